@@ -1,0 +1,149 @@
+"""``policyqa``: build, search and evaluate from the shell.
+
+Output is for people unless ``--json`` asks for JSON. Errors are one line on
+stderr and a non-zero exit: 1 for a problem to fix, 2 for a wrong command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import AssistantError
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.jsonl"
+
+
+def _index_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", metavar="DIR", help="index folder (default: index/ of the bundled seeds/, built if missing)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="policyqa",
+        description="Search a corpus of policy documents; every result is an exact, citable passage.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", help="build or update an index from documents")
+    p.add_argument("--corpus", metavar="PATH", help="folder of .txt/.md files, one file, or a BEIR corpus.jsonl (default: seeds/)")
+    _index_arg(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+
+    p = sub.add_parser("search", help="find the passages that best match a question")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = sub.add_parser("eval", help="measure retrieval on labelled questions or a BEIR folder")
+    p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl", help="labelled questions (default: tests/data/questions.jsonl)")
+    p.add_argument("--split", help="only questions of this split (labelled: tune|heldout; BEIR: test|train|dev)")
+    p.add_argument("--beir", metavar="DIR", help="evaluate on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _load(index: str | None):
+    from .core import Assistant
+
+    if index is None:
+        return Assistant.load()
+    return Assistant.load(index)
+
+
+def _cmd_build(args) -> int:
+    from .core import Assistant, default_corpus, default_index
+
+    corpus = Path(args.corpus) if args.corpus else default_corpus()
+    index = Path(args.index) if args.index else default_index()
+    report = Assistant.build(corpus, index, progress=not args.quiet and not args.json)
+    if args.json:
+        print(json.dumps({**report.__dict__, "index": str(report.index)}))
+    elif report.changed:
+        print(
+            f"Built {index}: {report.documents} documents, {report.passages} passages "
+            f"({report.embedded} embedded, {report.passages - report.embedded} reused) in {report.seconds:.1f} s."
+        )
+    else:
+        print(f"{index} is up to date: {report.documents} documents, {report.passages} passages; nothing to do.")
+    return 0
+
+
+def _cmd_search(args) -> int:
+    qa = _load(args.index)
+    hits = qa.search(args.query, k=args.k)
+    if args.json:
+        print(json.dumps({"query": args.query, "passages": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("No passage matches.")
+        return 0
+    width = min(100, max(60, os.get_terminal_size(sys.stdout.fileno()).columns if sys.stdout.isatty() else 100))
+    for i, h in enumerate(hits, start=1):
+        doc = qa.document(h.doc_id)
+        where = " · ".join(x for x in (doc.title, h.section, doc.date) if x)
+        print(f"[{i}] {where}")
+        print(f"    {h.doc_id} chars {h.start}-{h.end}  score {h.score:.3f}")
+        print(textwrap.fill(" ".join(h.text.split()), width=width, initial_indent="    ", subsequent_indent="    "))
+        print()
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from . import evaluation
+
+    qa = _load(args.index)
+    if args.beir:
+        queries, qrels = evaluation.load_beir(args.beir, args.split or "test")
+        result = evaluation.evaluate_beir(queries, qrels, qa.search_documents)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"BEIR {args.beir} ({args.split or 'test'}, {result['queries']} queries): "
+                  f"nDCG@10 {result['ndcg@10']:.3f}  recall@100 {result['recall@100']:.3f}")
+        return 0
+    questions = evaluation.load_questions(args.questions or DEFAULT_QUESTIONS, args.split)
+    scores = evaluation.evaluate_questions(questions, lambda q, k: qa.search(q, k=k), lambda d: qa.document(d).text)
+    if args.json:
+        print(json.dumps(scores.to_dict()))
+    else:
+        print(f"{scores.n} questions: hit@1 {scores.hit_at_1:.3f}  hit@3 {scores.hit_at_3:.3f}  "
+              f"hit@5 {scores.hit_at_5:.3f}  MRR {scores.mrr:.3f}")
+        if scores.misses:
+            print("not in the top 5: " + ", ".join(scores.misses))
+    return 0
+
+
+COMMANDS = {"build": _cmd_build, "search": _cmd_search, "eval": _cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except AssistantError as exc:
+        print(f"policyqa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("policyqa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("POLICYQA_DEBUG"):
+            raise
+        print(f"policyqa: unexpected error: {type(exc).__name__}: {exc} (set POLICYQA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""``Assistant``: the one object every shell (CLI, HTTP, web chat) talks to."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import store, vectors
+from .chunking import ChunkSettings
+from .encoder import Encoder, default_encoder
+from .errors import AssistantError, IndexIncompatibleError, IndexMissingError, InputError
+from .indexing import BuildReport, build_index
+from .ingest import read_corpus
+from .lexical import LexicalIndex
+from .retrieval import FusionSettings, Hit, Retriever
+from .types import Document, Passage
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_QUERY_CHARS = 2000
+MAX_K = 100
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("POLICYQA_CORPUS", PROJECT_ROOT / "seeds"))
+
+
+def default_index() -> Path:
+    return Path(os.environ.get("POLICYQA_INDEX", PROJECT_ROOT / "index"))
+
+
+def _check_query(query: str, k: int) -> str:
+    if not isinstance(query, str):
+        raise InputError("the question must be text")
+    query = query.strip()
+    if not query:
+        raise InputError("the question is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InputError(f"the question is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise InputError(f"k must be a whole number from 1 to {MAX_K}")
+    return query
+
+
+class Assistant:
+    """A loaded index of documents that answers questions with cited passages.
+
+    >>> qa = Assistant.load()                      # doctest: +SKIP
+    >>> qa.search("what obstacles block migrant citizenization?", k=5)  # doctest: +SKIP
+    """
+
+    def __init__(self, generation: Path, encoder: Encoder | None = None) -> None:
+        self.path = generation
+        self.manifest = store.read_manifest(generation)
+        model = self.manifest.get("model", {})
+        self._encoder = encoder
+        encoder_name = encoder.name if encoder is not None else default_encoder().name
+        if model.get("name") != encoder_name:
+            raise IndexIncompatibleError(
+                f"the index at {generation} was built with the model {model.get('name')!r}, "
+                f"but this assistant embeds questions with {encoder_name!r}: rebuild it with `policyqa build`"
+            )
+        try:
+            self._documents = store.read_documents(generation)
+            self._passages = store.read_passages(generation, self._documents)
+            dense = vectors.load(generation / "vectors.faiss")
+            lexical = LexicalIndex.load(generation / "bm25")
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise store_corrupt(generation, exc) from None
+        if dense.ntotal != len(self._passages) or dense.d != model.get("dim"):
+            raise store_corrupt(generation, f"{dense.ntotal} vectors for {len(self._passages)} passages")
+        self._retriever = Retriever(dense, lexical, len(self._passages))
+        self._rows_by_doc: dict[str, np.ndarray] = {}
+        for row, p in enumerate(self._passages):
+            self._rows_by_doc.setdefault(p.doc_id, []).append(row)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ loading and building
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, encoder: Encoder | None = None) -> "Assistant":
+        """Load a built index; with no path, the default index of ``seeds/``, built if missing or stale."""
+        if path is None:
+            root, corpus = default_index(), default_corpus()
+            if not _is_current(root, corpus, encoder):
+                cls.build(corpus, root, encoder=encoder, progress=True)
+            path = root
+        return cls(store.resolve_generation(path), encoder)
+
+    @classmethod
+    def build(
+        cls,
+        corpus: str | Path,
+        index: str | Path,
+        *,
+        encoder: Encoder | None = None,
+        settings: ChunkSettings | None = None,
+        progress: bool = False,
+    ) -> BuildReport:
+        """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
+        return build_index(corpus, index, encoder or default_encoder(), settings, progress=progress)
+
+    # ------------------------------------------------------------ queries
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = default_encoder()
+        return self._encoder
+
+    def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
+        allowed = None
+        if documents is not None:
+            unknown = [d for d in documents if d not in self._documents]
+            if unknown:
+                raise InputError(f"unknown document id: {', '.join(map(str, unknown))}")
+            allowed = np.zeros(len(self._passages), dtype=bool)
+            for d in documents:
+                allowed[self._rows_by_doc.get(d, [])] = True
+        vector = self.encoder.encode([query])[0]
+        return self._retriever.search(vector, query, k, fusion, allowed)
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        documents: Sequence[str] | None = None,
+        fusion: FusionSettings = FusionSettings(),
+    ) -> list[Passage]:
+        """The ``k`` passages that best match ``query``, best first (``documents`` limits the search)."""
+        query = _check_query(query, k)
+        out = []
+        for hit in self._hits(query, k, documents, fusion):
+            p = self._passages[hit.row]
+            out.append(Passage(p.doc_id, p.title, p.section, p.text, p.start, p.end, round(hit.score, 6)))
+        return out
+
+    def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:
+        """Document ids ranked by their best passage (for document-level benchmarks such as BEIR)."""
+        query = _check_query(query, 1)
+        ranked: list[str] = []
+        for hit in self._hits(query, min(len(self._passages), k * 4), None, fusion):
+            doc_id = self._passages[hit.row].doc_id
+            if doc_id not in ranked:
+                ranked.append(doc_id)
+        return ranked[:k]
+
+    def document(self, doc_id: str) -> Document:
+        """The whole document a passage came from."""
+        try:
+            return self._documents[doc_id]
+        except KeyError:
+            raise InputError(f"unknown document id: {doc_id}") from None
+
+    def documents(self) -> list[Document]:
+        return list(self._documents.values())
+
+    @property
+    def passages(self) -> list[Passage]:
+        return list(self._passages)
+
+
+def store_corrupt(generation: Path, detail: object) -> AssistantError:
+    from .errors import IndexCorruptError
+
+    return IndexCorruptError(f"the index at {generation} is damaged ({detail}): rebuild it with `policyqa build`")
+
+
+def _is_current(root: Path, corpus: Path, encoder: Encoder | None) -> bool:
+    """True when the index at ``root`` was built from exactly the files now in ``corpus``."""
+    try:
+        manifest = store.read_manifest(store.resolve_generation(root))
+    except (IndexMissingError, AssistantError):
+        return False
+    name = encoder.name if encoder is not None else default_encoder().name
+    if manifest.get("model", {}).get("name") != name:
+        return False
+    try:
+        hashes = {p.document.doc_id: p.content_hash for p in read_corpus(corpus)}
+    except AssistantError:
+        return True  # corpus unreadable: keep serving the index we have
+    return {d: v["hash"] for d, v in manifest.get("documents", {}).items()} == hashes

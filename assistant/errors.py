@@ -1,0 +1,31 @@
+"""Errors a user can act on. Each message says what happened and what to do."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: the CLI and the HTTP API show ``str(error)`` as one line."""
+
+
+class CorpusError(AssistantError):
+    """The corpus (a file or folder of documents) cannot be read."""
+
+
+class IndexMissingError(AssistantError):
+    """No built index at the given path."""
+
+
+class IndexIncompatibleError(AssistantError):
+    """The index was built with another model, format or corpus."""
+
+
+class IndexCorruptError(AssistantError):
+    """The index files are damaged or incomplete."""
+
+
+class IndexBusyError(AssistantError):
+    """Another process is writing the index right now."""
+
+
+class InputError(AssistantError):
+    """A question, parameter or file the assistant refuses."""

@@ -1,0 +1,158 @@
+"""Retrieval quality on labelled questions and on BEIR folders.
+
+Labelled questions (JSONL): ``question``, ``doc_id``, ``evidence`` (an exact
+quote of that document) and optionally ``split``. A retrieved passage holds the
+evidence when it is in the same document and covers at least half of the
+evidence's characters (evidence may straddle two passages).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import AssistantError, InputError
+from .types import Passage
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    id: str
+    question: str
+    doc_id: str
+    evidence: str
+    split: str = ""
+
+
+def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQuestion]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such questions file")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                q = LabelledQuestion(
+                    str(rec.get("id", n)), rec["question"], rec["doc_id"], rec["evidence"], rec.get("split", "")
+                )
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise InputError(f"{path}:{n}: expected a JSON object with question, doc_id and evidence") from None
+            if split is None or q.split == split:
+                out.append(q)
+    if not out:
+        raise InputError(f"{path}: no questions" + (f" in split {split!r}" if split else ""))
+    return out
+
+
+def evidence_span(text: str, evidence: str) -> tuple[int, int]:
+    at = text.find(evidence)
+    if at < 0:
+        raise InputError(f"evidence not found in its document: {evidence[:60]!r}")
+    return at, at + len(evidence)
+
+
+def holds(p: Passage, doc_id: str, span: tuple[int, int]) -> bool:
+    """The passage covers at least half of the evidence span."""
+    if p.doc_id != doc_id:
+        return False
+    overlap = min(p.end, span[1]) - max(p.start, span[0])
+    return overlap * 2 >= span[1] - span[0]
+
+
+@dataclass(frozen=True)
+class RetrievalScores:
+    n: int
+    hit_at_1: float
+    hit_at_3: float
+    hit_at_5: float
+    mrr: float  # over the top 10
+    misses: tuple[str, ...]  # ids whose evidence was not in the top 5
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n, "hit@1": round(self.hit_at_1, 4), "hit@3": round(self.hit_at_3, 4),
+            "hit@5": round(self.hit_at_5, 4), "mrr": round(self.mrr, 4), "misses": list(self.misses),
+        }
+
+
+def evaluate_questions(
+    questions: Sequence[LabelledQuestion],
+    search: Callable[[str, int], list[Passage]],
+    document_text: Callable[[str], str],
+) -> RetrievalScores:
+    """hit@1/3/5 and MRR@10 of ``search`` on labelled questions."""
+    ranks: list[int | None] = []
+    misses = []
+    for q in questions:
+        span = evidence_span(document_text(q.doc_id), q.evidence)
+        hits = search(q.question, 10)
+        rank = next((i + 1 for i, p in enumerate(hits) if holds(p, q.doc_id, span)), None)
+        ranks.append(rank)
+        if rank is None or rank > 5:
+            misses.append(q.id)
+    n = len(ranks)
+
+    def at(k: int) -> float:
+        return sum(1 for r in ranks if r is not None and r <= k) / n
+
+    mrr = sum(1.0 / r for r in ranks if r is not None) / n
+    return RetrievalScores(n, at(1), at(3), at(5), mrr, tuple(misses))
+
+
+# ---------------------------------------------------------------- BEIR
+
+
+def load_beir(folder: str | Path, split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """(queries by id, qrels query → doc → relevance) of a BEIR folder's split."""
+    folder = Path(folder)
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not (folder / "queries.jsonl").is_file() or not qrels_path.is_file():
+        raise AssistantError(f"{folder}: not a BEIR folder with queries.jsonl and qrels/{split}.tsv")
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8") as f:
+        for row in csv.reader(f, delimiter="\t"):
+            if len(row) < 3 or row[0] in ("query-id", "query_id"):
+                continue
+            qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    queries = {}
+    with (folder / "queries.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                if str(rec["_id"]) in qrels:
+                    queries[str(rec["_id"])] = rec["text"]
+    return queries, qrels
+
+
+def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
+    dcg = sum((2 ** relevant.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 100) -> float:
+    rel = {d for d, g in relevant.items() if g > 0}
+    return len(rel & set(ranked[:k])) / len(rel) if rel else 0.0
+
+
+def evaluate_beir(
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    search_docs: Callable[[str, int], list[str]],
+) -> dict[str, float]:
+    """nDCG@10 and recall@100 over documents (passages folded to their best-scoring document)."""
+    ndcg, recall = [], []
+    for qid, text in queries.items():
+        ranked = search_docs(text, 100)
+        ndcg.append(ndcg_at(ranked, qrels[qid], 10))
+        recall.append(recall_at(ranked, qrels[qid], 100))
+    n = max(1, len(ndcg))
+    return {"queries": len(ndcg), "ndcg@10": round(sum(ndcg) / n, 4), "recall@100": round(sum(recall) / n, 4)}

@@ -1,0 +1,473 @@
+"""Reading files into Documents: metadata from the head, page furniture, sections.
+
+A document's ``text`` is the file's text with page furniture (alert notices,
+"Edited by" lines, photo captions, navigation crumbs) overwritten by spaces, so
+every offset in the kept text is the same as in the file itself and a reader
+can check a citation against the original. The head (title, byline, date,
+publication) stays in ``text`` but is not chunked; sections are the body
+regions under each detected heading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError
+from .types import Document
+
+# Bump when parsing changes what a file turns into: indexes built before are then stale.
+INGEST_VERSION = 1
+TEXT_SUFFIXES = (".txt", ".md")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Section:
+    """A body region ``document.text[start:end]`` under one heading ("" before any)."""
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    document: Document
+    sections: tuple[Section, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    end: int  # exclusive, without the newline
+    text: str  # stripped
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+# ---------------------------------------------------------------- furniture
+
+_FURNITURE = [
+    re.compile(p, re.I)
+    for p in (
+        r"^>\s*\S.*>",  # breadcrumb: "> topics > Sociology"
+        r"e-?mail alert|subscribe to (our|the) newsletter|sign up for",
+        r"^if you need the full text",
+        r"^edited by\b",
+        r"\bphoto(graph)?\s*:|\bphoto by\b|\bimage\s*:|\bcredit\s*:",
+        r"^(copyright|©)|all rights reserved",
+        r"^(share|print|email|tweet)( this( article| story)?)?$",
+        r"^(click here|read more|related( articles| stories)?|advertisement)\b",
+        r"\|\s*hits\s*:?\s*$",  # the byline's view counter is kept with the byline
+    )
+]
+# Short navigation words that close many web pages ("Special Reports", "Top").
+_TRAILING_NAV = re.compile(r"^[A-Z][\w'’ -]{0,30}$")
+
+
+def _is_furniture(line: _Line) -> bool:
+    return any(p.search(line.text) for p in _FURNITURE[:-1])
+
+
+# ---------------------------------------------------------------- metadata
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"), ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?"
+_DATE_PATTERNS = [
+    (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), "ymd"),
+    (re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\b"), "mdy"),
+    (re.compile(rf"\b{_MONTH}\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(\d{{4}})\b", re.I), "Mdy"),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}\s*,?\s*(\d{{4}})\b", re.I), "dMy"),
+]
+
+
+def parse_date(text: str) -> str:
+    """The first date in ``text`` as ISO ``YYYY-MM-DD``, or ""."""
+    for pattern, order in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            g = m.groups()
+            if order == "ymd":
+                y, mo, d = int(g[0]), int(g[1]), int(g[2])
+            elif order == "mdy":
+                a, b, y = int(g[0]), int(g[1]), int(g[2])
+                mo, d = (a, b) if a <= 12 else (b, a)
+            elif order == "Mdy":
+                mo, d, y = _MONTHS[g[0].lower()[:3]], int(g[1]), int(g[2])
+            else:
+                d, mo, y = int(g[0]), _MONTHS[g[1].lower()[:3]], int(g[2])
+            if 1 <= mo <= 12 and 1 <= d <= 31 and 1800 <= y <= 2200:
+                return f"{y:04d}-{mo:02d}-{d:02d}"
+    return ""
+
+
+_NAME_WORD = re.compile(r"^[A-Z][A-Za-z'’-]*\.?$|^[A-Z]+$")
+_SUPERSCRIPT = re.compile(r"\^\{[^}]*\}|\^\S+|\*")
+_NOT_NAMES = frozenset(
+    "the of and in on for to a an is are by with from at as china chinese university school"
+    " institute college department management today daily news report research vol no".split()
+)
+
+
+def _name_case(name: str) -> str:
+    return " ".join(w.capitalize() if w.isupper() and len(w) > 1 else w for w in name.split())
+
+
+def _parse_names(text: str) -> tuple[str, ...]:
+    """Author names from a byline fragment, or () when it does not look like names."""
+    text = _SUPERSCRIPT.sub("", text)
+    text = re.sub(r"^\s*by\s+", "", text, flags=re.I).strip(" ,;")
+    text = re.sub(r"\([^)]*\)", "", text)  # "(professor)"
+    parts = [p.strip() for p in re.split(r",|;|&|\band\b", text) if p.strip()]
+    if len(parts) == 1:
+        words = parts[0].split()
+        if len(words) == 1:
+            return ()
+        if 4 <= len(words) <= 8 and len(words) % 2 == 0:
+            # "Li Xueqing Ma Xuefeng" lists two-word names with no separator.
+            parts = [" ".join(words[i : i + 2]) for i in range(0, len(words), 2)]
+    for part in parts:
+        words = part.split()
+        if not 1 <= len(words) <= 4 or not all(_NAME_WORD.match(w) for w in words):
+            return ()
+        if any(w.lower().strip(".") in _NOT_NAMES for w in words):
+            return ()
+    return tuple(_name_case(n) for n in parts)
+
+
+_AFFILIATION = re.compile(r"\b(universit|institut|school|college|department|academy|@)", re.I)
+_SOURCE_HINT = re.compile(r"\b(vol\.?|no\.|issue|journal|report|review|times|daily|today|news|press|magazine)\b", re.I)
+
+
+@dataclass
+class _Head:
+    title: str = ""
+    authors: tuple[str, ...] = ()
+    date: str = ""
+    source: str = ""
+
+
+def _read_head(lines: list[_Line]) -> _Head:
+    """Title, authors, date and publication from the lines before the body."""
+    head = _Head()
+    for line in lines:
+        text = line.text
+        if not head.title:
+            head.title = text.lstrip("#").strip()
+            continue
+        if text.lower().startswith(("keywords", "abstract", "*corresponding")):
+            continue
+        date = parse_date(text)
+        segments = [s.strip() for s in text.split("|") if s.strip()]
+        for seg in segments:
+            seg_date = parse_date(seg)
+            bare = re.sub(r"\bhits\s*:?", "", seg, flags=re.I).strip()
+            if seg_date and not head.date:
+                head.date = seg_date
+                continue
+            if not bare or seg_date:
+                continue
+            names = _parse_names(bare) if not _AFFILIATION.search(bare) else ()
+            if names and not head.authors and not _SOURCE_HINT.search(bare):
+                head.authors = names
+            elif (
+                not head.source
+                and not _AFFILIATION.search(bare)
+                and not names
+                and bare[-1] not in ".?!"
+                and len(bare.split()) <= 10
+                and (bare.startswith("(") or _SOURCE_HINT.search(bare) or head.authors)
+            ):
+                head.source = bare.strip("()").strip()
+        if date and not head.date:
+            head.date = date
+    return head
+
+
+def _read_front_matter(lines: list[_Line]) -> tuple[_Head, int]:
+    """Markdown front matter (``---`` … ``---`` with ``key: value``) and lines it used."""
+    head = _Head()
+    if not lines or lines[0].text != "---":
+        return head, 0
+    for i, line in enumerate(lines[1:], start=1):
+        if line.text == "---":
+            return head, i + 1
+        key, _, value = line.text.partition(":")
+        key, value = key.strip().lower(), value.strip().strip("\"'")
+        if key == "title":
+            head.title = value
+        elif key in ("author", "authors"):
+            head.authors = tuple(a.strip() for a in re.split(r",|;|\band\b", value.strip("[]")) if a.strip())
+        elif key == "date":
+            head.date = parse_date(value) or value
+        elif key in ("source", "publication", "publisher"):
+            head.source = value
+    return _Head(), 0
+
+
+# ---------------------------------------------------------------- headings
+
+_NUMBERED = re.compile(r"^(?P<num>(?:\d+\.)+\d*|\d+|[IVXLC]+\.)\s+(?P<title>[A-Z].{1,150})$")
+_MD_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>\S.*)$")
+_INLINE_LABEL = re.compile(r"^(?P<title>Abstract|Summary|Introduction|Conclusions?)\s*[:.]\s+\S", re.I)
+_ROMAN = re.compile(r"^[IVXLC]+\.\s")
+_BACK_MATTER = re.compile(r"^(#+\s*)?(references|bibliography|works cited)\s*$", re.I)
+
+
+def _heading_level(line: _Line, next_line: _Line | None) -> tuple[int, str] | None:
+    """(level, title) when the line is a section heading."""
+    text = line.text
+    m = _MD_HEADING.match(text)
+    if m:
+        return len(m.group("hashes")), m.group("title").strip()
+    m = _NUMBERED.match(text)
+    if m and text[-1] not in ".;,:" and line.words <= 25:
+        num = m.group("num").rstrip(".")
+        if re.fullmatch(r"[IVXLC]+", num):
+            return 1, text
+        return num.count(".") + 1, text
+    if (
+        line.words <= 10
+        and len(text) <= 80
+        and text[0].isupper()
+        and text[-1] not in ".!?:;,\"”’)"
+        and next_line is not None
+        and next_line.words >= 8
+    ):
+        return 1, text
+    return None
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _lines(text: str) -> list[_Line]:
+    out = []
+    for m in re.finditer(r"[^\n]*", text):
+        if m.start() == m.end() and m.start() > 0 and text[m.start() - 1] != "\n":
+            continue
+        stripped = m.group().strip()
+        if stripped:
+            out.append(_Line(m.start(), m.end(), stripped))
+    return out
+
+
+def _is_prose(line: _Line) -> bool:
+    return line.words >= 20 and re.search(r"[.!?]", line.text) is not None
+
+
+def _blank(chars: list[str], line: _Line) -> None:
+    for i in range(line.start, line.end):
+        if chars[i] not in "\r\n":
+            chars[i] = " "
+
+
+def parse_text(doc_id: str, text: str, source_name: str) -> ParsedDocument:
+    """Parse the text of a ``.txt`` or ``.md`` file."""
+    content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    lines = _lines(text)
+    if not lines:
+        raise CorpusError(f"{source_name}: the file has no text")
+    chars = list(text)
+
+    front, used = _read_front_matter(lines)
+    for line in lines[:used]:
+        _blank(chars, line)
+    lines = lines[used:]
+
+    furniture = {id(line) for line in lines if _is_furniture(line)}
+    # Short navigation words after the last paragraph of a page.
+    for line in reversed(lines):
+        if id(line) in furniture or (_TRAILING_NAV.match(line.text) and line.words <= 3):
+            furniture.add(id(line))
+        else:
+            break
+    kept = [line for line in lines if id(line) not in furniture]
+
+    # The head runs until the first paragraph, labelled section or numbered heading.
+    body_at = len(kept)
+    for i, line in enumerate(kept):
+        if i == 0:
+            continue  # the title
+        if _is_prose(line) or _INLINE_LABEL.match(line.text) or _NUMBERED.match(line.text) or _MD_HEADING.match(line.text):
+            body_at = i
+            break
+    if body_at == len(kept):
+        body_at = 1 if len(kept) > 1 else 0
+    head = _read_head([line for line in kept[:body_at] if "|" in line.text or not _is_caption(line)])
+    for field_name in ("title", "authors", "date", "source"):
+        if getattr(front, field_name):
+            setattr(head, field_name, getattr(front, field_name))
+
+    # A byline or title repeated inside the body is furniture too.
+    head_texts = {line.text for line in kept[1:body_at]} | {head.title}
+    body = []
+    for line in kept[body_at:]:
+        if line.text in head_texts and not _is_prose(line):
+            furniture.add(id(line))
+        else:
+            body.append(line)
+    for line in lines:
+        if id(line) in furniture:
+            _blank(chars, line)
+    clean = "".join(chars)
+
+    sections = _sections(body, clean)
+    document = Document(
+        doc_id=doc_id,
+        title=head.title or doc_id,
+        authors=head.authors,
+        date=head.date,
+        source=head.source or source_name,
+        text=clean,
+    )
+    return ParsedDocument(document, tuple(sections), content_hash)
+
+
+def _is_caption(line: _Line) -> bool:
+    return bool(_FURNITURE[4].search(line.text))
+
+
+def _sections(body: list[_Line], text: str) -> list[Section]:
+    """Split the body lines into sections under their headings; drop back matter."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []  # (level, title) of the open headings
+    title, start = "", body[0].start if body else 0
+    end_of_body = body[-1].end if body else 0
+
+    def close(at: int) -> None:
+        if at > start and text[start:at].strip():
+            sections.append(Section(title, start, at))
+
+    for i, line in enumerate(body):
+        if _BACK_MATTER.match(line.text):
+            end_of_body = line.start
+            break
+        m = _INLINE_LABEL.match(line.text)
+        nxt = body[i + 1] if i + 1 < len(body) else None
+        heading = None if m else _heading_level(line, nxt)
+        if m:
+            close(line.start)
+            path = [(1, m.group("title").capitalize())]
+            title = path[-1][1]
+            start = line.start + m.end() - 1
+        elif heading:
+            close(line.start)
+            level, own = heading
+            if path and _ROMAN.match(path[0][1]) and re.match(r"\d", own):
+                level += 1  # "1." under "II." is a subsection
+            path = [p for p in path if p[0] < level] + [(level, own)]
+            title = _section_label(path)
+            start = line.end
+    close(end_of_body)
+    return sections
+
+
+def _section_label(path: list[tuple[int, str]]) -> str:
+    """The heading path; a dotted number ("2.1.") already names its parent."""
+    own = path[-1][1]
+    if len(path) == 1 or re.match(r"^\d+\.\d", own):
+        return own
+    return " › ".join(title for _, title in path)
+
+
+# ---------------------------------------------------------------- files and folders
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if not data.strip():
+        raise CorpusError(f"{path}: the file is empty")
+    if b"\x00" in data[:8192]:
+        raise CorpusError(f"{path}: the file looks binary, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: the file is not valid UTF-8 text (byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_file(path: Path) -> list[ParsedDocument]:
+    """One ``.txt``/``.md`` file, or every record of a BEIR ``corpus.jsonl``."""
+    if not path.exists():
+        raise CorpusError(f"{path}: no such file or folder")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES and path.suffix != ".jsonl":
+        raise CorpusError(f"{path}: the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
+    if path.suffix == ".jsonl":
+        return read_beir(path)
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt, .md or corpus.jsonl")
+    text = _decode(path, path.read_bytes())
+    return [parse_text(path.stem, text, path.name)]
+
+
+def read_beir(path: Path) -> list[ParsedDocument]:
+    """A BEIR corpus: one JSON object per line with ``_id``, ``title`` and ``text``."""
+    docs = []
+    with path.open(encoding="utf-8") as f:
+        for n, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                doc_id, text = str(rec["_id"]), str(rec.get("text") or "")
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise CorpusError(f"{path}:{n}: not a BEIR record (a JSON object with _id, title, text)") from None
+            title = str(rec.get("title") or "").strip()
+            if not text.strip():
+                continue
+            meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
+            authors = meta.get("authors") or ()
+            document = Document(
+                doc_id=doc_id,
+                title=title or doc_id,
+                authors=tuple(str(a) for a in authors) if isinstance(authors, list) else (),
+                date=parse_date(str(meta.get("date", ""))),
+                source=path.name,
+                text=text,
+            )
+            digest = hashlib.sha256(json.dumps([title, text]).encode("utf-8")).hexdigest()
+            docs.append(ParsedDocument(document, (Section("", 0, len(text)),), digest))
+    if not docs:
+        raise CorpusError(f"{path}: no documents with text")
+    return docs
+
+
+def read_corpus(path: str | Path) -> list[ParsedDocument]:
+    """Every document under ``path``: a folder of .txt/.md files, one file, or a corpus.jsonl."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"{path}: no such file or folder")
+    if path.is_dir():
+        beir = path / "corpus.jsonl"
+        files = [beir] if beir.exists() else sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        if not files:
+            raise CorpusError(f"{path}: no .txt, .md or corpus.jsonl files in this folder")
+    else:
+        files = [path]
+    docs: list[ParsedDocument] = []
+    seen: set[str] = set()
+    for file in files:
+        for parsed in read_file(file):
+            doc_id = parsed.document.doc_id
+            if doc_id in seen:
+                raise CorpusError(f"{file}: document id {doc_id!r} appears twice in the corpus")
+            seen.add(doc_id)
+            docs.append(parsed)
+    return docs

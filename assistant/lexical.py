@@ -1,0 +1,62 @@
+"""BM25 over passages with bm25s: English stop words removed, Snowball stems."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75, "stopwords": "en", "stemmer": "english"}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer(SETTINGS["stemmer"])
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased word stems without stop words, as BM25 indexes them."""
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts), stopwords=SETTINGS["stopwords"], stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+class LexicalIndex:
+    """A bm25s index whose rows line up with the passages."""
+
+    def __init__(self, bm25) -> None:
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> "LexicalIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25(method=SETTINGS["method"], k1=SETTINGS["k1"], b=SETTINGS["b"])
+        bm25.index(tokenize(texts), show_progress=False)
+        return cls(bm25)
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+
+    def known_terms(self, query: str) -> list[str]:
+        vocab = self._bm25.vocab_dict
+        return [t for t in tokenize([query])[0] if t in vocab]
+
+    def scores(self, query: str, n: int) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when no term is known)."""
+        terms = self.known_terms(query)
+        if not terms:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)

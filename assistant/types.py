@@ -1,0 +1,93 @@
+"""The typed values that flow through the assistant.
+
+Every span is a pair of character offsets into ``Document.text``; nothing
+downstream re-reads a file or re-derives an offset, so a citation can always
+be checked with ``document.text[start:end]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document, as ingested."""
+
+    doc_id: str
+    title: str
+    authors: tuple[str, ...]
+    date: str  # ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY``); "" when the document gives none
+    source: str  # publication line, or the file name when the document names none
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["authors"] = list(self.authors)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Document":
+        return cls(
+            doc_id=str(d["doc_id"]),
+            title=str(d["title"]),
+            authors=tuple(d.get("authors") or ()),
+            date=str(d.get("date") or ""),
+            source=str(d.get("source") or ""),
+            text=str(d["text"]),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable span of a document: ``document.text[start:end] == text``."""
+
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered marker of an answer and the exact quote behind it."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    quote: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer: every claim carries a marker that points at a Citation."""
+
+    question: str
+    answered: bool
+    text: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    references: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "references": [dict(r) for r in self.references],
+        }
