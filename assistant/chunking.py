@@ -17,16 +17,19 @@ from .ingest import ParsedDocument
 from .sentences import SENTENCE_BREAK
 from .types import Passage
 
-SEPARATORS = ["\n\n", "\n", SENTENCE_BREAK, r"(?<=[;:,])[ \t]+", r"[ \t]+"]
+# Paragraphs, lines, sentences, clauses, words. A break followed by a lower-case
+# letter is a sentence running on across a page break, not a boundary.
+SEPARATORS = [r"\n[ \t]*\n\s*+(?![a-z])", r"\n\s*+(?![a-z])", SENTENCE_BREAK, r"(?<=[;:,])[ \t]+", r"[ \t]+"]
 
 
 @dataclass(frozen=True)
 class ChunkSettings:
     """Recorded in the manifest: an index built with other settings is rebuilt."""
 
-    chunk_tokens: int = 200  # target wordpieces of passage text
+    # Chosen with benchmarks/tune_retrieval.py on the "tune" questions (BENCHMARKS.md).
+    chunk_tokens: int = 160  # target wordpieces of passage text
     overlap_tokens: int = 0
-    context_prefix: bool = True  # embed "title — section" before the passage text
+    context_prefix: bool = False  # embed "title — section" before the text (measured: hurts)
 
     def to_dict(self) -> dict:
         return asdict(self)

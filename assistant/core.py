@@ -63,18 +63,28 @@ class Assistant:
                 f"but this assistant embeds questions with {encoder_name!r}: rebuild it with `policyqa build`"
             )
         try:
-            self._documents = store.read_documents(generation)
-            self._passages = store.read_passages(generation, self._documents)
+            loaded = store.read_generation(generation)
             dense = vectors.load(generation / "vectors.faiss")
             lexical = LexicalIndex.load(generation / "bm25")
+            doc_lexical = LexicalIndex.load(generation / "bm25_documents")
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise store_corrupt(generation, exc) from None
+        self._documents = loaded.documents
+        self._passages = loaded.passages
+        self._sentences = loaded.sentences
         if dense.ntotal != len(self._passages) or dense.d != model.get("dim"):
             raise store_corrupt(generation, f"{dense.ntotal} vectors for {len(self._passages)} passages")
-        self._retriever = Retriever(dense, lexical, len(self._passages))
-        self._rows_by_doc: dict[str, np.ndarray] = {}
+        doc_row = {d: i for i, d in enumerate(self._documents)}
+        passage_doc = np.array([doc_row[p.doc_id] for p in self._passages], dtype=np.int64)
+        ranges = np.zeros((len(self._passages), 2), dtype=np.int64)
+        for srow, (prow, _, _) in enumerate(self._sentences):
+            if ranges[prow, 1] == 0:
+                ranges[prow, 0] = srow
+            ranges[prow, 1] = srow + 1
+        self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges)
+        self._rows_by_doc: dict[str, list[int]] = {}
         for row, p in enumerate(self._passages):
-            self._rows_by_doc.setdefault(p.doc_id, []).append(row)  # type: ignore[arg-type]
+            self._rows_by_doc.setdefault(p.doc_id, []).append(row)
 
     # ------------------------------------------------------------ loading and building
 

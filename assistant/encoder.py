@@ -92,7 +92,7 @@ class MiniLMEncoder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = self.batch_size * 4
-        with tqdm(total=len(texts), desc="Embedding", unit="passage", file=sys.stderr) as bar:
+        with tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr) as bar:
             for at in range(0, len(order), step):
                 rows = order[at : at + step]
                 out[rows] = self._encode([texts[i] for i in rows])

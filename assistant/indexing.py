@@ -1,4 +1,4 @@
-"""Building an index: corpus → passages → vectors + BM25 → a new generation.
+"""Building an index: corpus → passages and sentences → vectors + BM25 → a new generation.
 
 Documents whose content hash, the model and the chunk settings are unchanged
 keep their passages and vectors from the live generation: only new or changed
@@ -21,6 +21,7 @@ from .errors import AssistantError
 from .ingest import INGEST_VERSION, ParsedDocument, read_corpus
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
+from .sentences import split_spans
 from .types import Passage
 
 
@@ -34,6 +35,16 @@ class BuildReport:
     seconds: float
 
 
+@dataclass
+class _DocPart:
+    """One document's passages, sentences and vectors (reused or still to embed)."""
+
+    passages: list[Passage]
+    sentences: list[tuple[int, int, int]]  # (passage index within the doc, start, end)
+    passage_vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+
 def _compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bool:
     return (
         manifest.get("model", {}).get("name") == encoder.name
@@ -43,24 +54,42 @@ def _compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bo
     )
 
 
-def _previous(root: Path, encoder: Encoder, settings: ChunkSettings):
-    """(manifest, passages by doc, vectors by doc) of the live generation, if reusable."""
+def _previous_parts(root: Path, encoder: Encoder, settings: ChunkSettings) -> tuple[dict, dict[str, _DocPart]] | None:
+    """The live generation's manifest and per-document parts, if they can be reused."""
     try:
         gen = store.resolve_generation(root)
         manifest = store.read_manifest(gen)
         if not _compatible(manifest, encoder, settings):
             return None
-        documents = store.read_documents(gen)
-        passages = store.read_passages(gen, documents)
-        matrix = vectors.all_vectors(vectors.load(gen / "vectors.faiss"))
+        loaded = store.read_generation(gen)
+        pvecs = vectors.all_vectors(vectors.load(gen / "vectors.faiss"))
     except (AssistantError, OSError, ValueError, KeyError, RuntimeError):
         return None  # nothing usable: build from scratch
-    if len(matrix) != len(passages):
+    if len(pvecs) != len(loaded.passages) or len(loaded.sentence_vectors) != len(loaded.sentences):
         return None
-    by_doc: dict[str, list[int]] = {}
-    for row, p in enumerate(passages):
-        by_doc.setdefault(p.doc_id, []).append(row)
-    return manifest, passages, matrix, by_doc
+    parts: dict[str, _DocPart] = {}
+    first_row: dict[str, int] = {}
+    for row, p in enumerate(loaded.passages):
+        part = parts.setdefault(p.doc_id, _DocPart([], []))
+        first_row.setdefault(p.doc_id, row)
+        part.passages.append(p)
+    srows: dict[str, list[int]] = {}
+    for srow, (prow, s, e) in enumerate(loaded.sentences):
+        doc_id = loaded.passages[prow].doc_id
+        parts[doc_id].sentences.append((prow - first_row[doc_id], s, e))
+        srows.setdefault(doc_id, []).append(srow)
+    for doc_id, part in parts.items():
+        a = first_row[doc_id]
+        part.passage_vectors = pvecs[a : a + len(part.passages)]
+        part.sentence_vectors = np.asarray(loaded.sentence_vectors[srows.get(doc_id, [])], dtype=np.float32)
+    return manifest, parts
+
+
+def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) -> _DocPart:
+    passages = chunk_document(doc, encoder.count_tokens, encoder.max_tokens, settings)
+    text = doc.document.text
+    sentences = [(i, s, e) for i, p in enumerate(passages) for s, e in split_spans(text, p.start, p.end)]
+    return _DocPart(passages, sentences)
 
 
 def build_index(
@@ -70,7 +99,6 @@ def build_index(
     settings: ChunkSettings | None = None,
     *,
     progress: bool = False,
-    corpus_label: str | None = None,
 ) -> BuildReport:
     """Build (or bring up to date) the index at ``index`` from ``corpus``."""
     t0 = time.perf_counter()
@@ -79,39 +107,45 @@ def build_index(
     parsed = read_corpus(corpus) if isinstance(corpus, (str, Path)) else list(corpus)
     if not parsed:
         raise AssistantError("the corpus has no documents")
-    label = corpus_label if corpus_label is not None else (str(corpus) if isinstance(corpus, (str, Path)) else "")
 
     with store.new_generation(root) as writer:
-        prev = _previous(root, encoder, settings)
+        prev = _previous_parts(root, encoder, settings)
         hashes = {p.document.doc_id: p.content_hash for p in parsed}
         if prev and {d: v["hash"] for d, v in prev[0]["documents"].items()} == hashes:
-            n = prev[0]["counts"]["passages"]
-            return BuildReport(root, len(parsed), n, 0, False, time.perf_counter() - t0)
+            return BuildReport(root, len(parsed), prev[0]["counts"]["passages"], 0, False, time.perf_counter() - t0)
 
-        passages: list[Passage] = []
-        rows: list[np.ndarray | None] = []  # reused vector, or None to embed
+        parts: list[_DocPart] = []
         for doc in parsed:
             old = prev and prev[0]["documents"].get(doc.document.doc_id)
-            if old and old["hash"] == doc.content_hash:
-                _, old_passages, matrix, by_doc = prev
-                for r in by_doc.get(doc.document.doc_id, []):
-                    passages.append(old_passages[r])
-                    rows.append(matrix[r])
-            else:
-                new = chunk_document(doc, encoder.count_tokens, encoder.max_tokens, settings)
-                passages.extend(new)
-                rows.extend([None] * len(new))
-        if not passages:
+            reuse = old and old["hash"] == doc.content_hash and doc.document.doc_id in prev[1]
+            parts.append(prev[1][doc.document.doc_id] if reuse else _new_part(doc, encoder, settings))
+        if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
 
-        texts = [embed_text(p.title, p.section, p.text, settings) for p in passages]
-        todo = [i for i, r in enumerate(rows) if r is None]
-        matrix = np.zeros((len(passages), encoder.dim), dtype=np.float32)
-        if todo:
-            matrix[todo] = encoder.encode([texts[i] for i in todo], progress=progress)
-        for i, r in enumerate(rows):
-            if r is not None:
-                matrix[i] = r
+        # Embed what is new: passages and sentences in one call, so one progress bar covers both.
+        todo = [part for part in parts if part.passage_vectors is None]
+        texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
+        batch: list[str] = []
+        for part in todo:
+            batch += [embed_text(p.title, p.section, p.text, settings) for p in part.passages]
+            doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
+            batch += [doc_text[s:e] for _, s, e in part.sentences]
+        encoded = encoder.encode(batch, progress=progress) if batch else np.zeros((0, encoder.dim), np.float32)
+        at = 0
+        for part in todo:
+            n_p, n_s = len(part.passages), len(part.sentences)
+            part.passage_vectors = encoded[at : at + n_p]
+            part.sentence_vectors = encoded[at + n_p : at + n_p + n_s]
+            at += n_p + n_s
+        embedded = sum(len(part.passages) for part in todo)
+
+        passages = [p for part in parts for p in part.passages]
+        pvecs = np.concatenate([part.passage_vectors for part in parts]).astype(np.float32)
+        svecs = np.concatenate([part.sentence_vectors for part in parts]).astype(np.float32).reshape(-1, encoder.dim)
+        sentences, base = [], 0
+        for part in parts:
+            sentences += [(base + i, s, e) for i, s, e in part.sentences]
+            base += len(part.passages)
 
         tmp = writer.tmp
         store.write_jsonl(tmp / "documents.jsonl", (p.document.to_dict() for p in parsed))
@@ -119,13 +153,17 @@ def build_index(
             tmp / "passages.jsonl",
             ({"doc_id": p.doc_id, "section": p.section, "start": p.start, "end": p.end} for p in passages),
         )
-        vectors.save(vectors.build(matrix), tmp / "vectors.faiss")
+        store.write_jsonl(tmp / "sentences.jsonl", ({"passage": r, "start": s, "end": e} for r, s, e in sentences))
+        np.save(tmp / "sentence_vectors.npy", svecs, allow_pickle=False)
+        vectors.save(vectors.build(pvecs), tmp / "vectors.faiss")
         (tmp / "bm25").mkdir()
-        LexicalIndex.build(texts).save(tmp / "bm25")
+        LexicalIndex.build([embed_text(p.title, p.section, p.text, settings) for p in passages]).save(tmp / "bm25")
+        (tmp / "bm25_documents").mkdir()
+        LexicalIndex.build([p.document.title + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
 
-        per_doc: dict[str, dict] = {}
-        for p in parsed:
-            per_doc[p.document.doc_id] = {"hash": p.content_hash, "source": p.document.source, "passages": 0}
+        per_doc: dict[str, dict] = {
+            p.document.doc_id: {"hash": p.content_hash, "source": p.document.source, "passages": 0} for p in parsed
+        }
         for p in passages:
             per_doc[p.doc_id]["passages"] += 1
         writer.commit(
@@ -134,10 +172,9 @@ def build_index(
                 "chunking": settings.to_dict(),
                 "ingest_version": INGEST_VERSION,
                 "lexical": LEXICAL_SETTINGS,
-                "corpus": label,
-                "counts": {"documents": len(parsed), "passages": len(passages)},
+                "counts": {"documents": len(parsed), "passages": len(passages), "sentences": len(sentences)},
                 "documents": per_doc,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
         )
-    return BuildReport(root, len(parsed), len(passages), len(todo), True, time.perf_counter() - t0)
+    return BuildReport(root, len(parsed), len(passages), embedded, True, time.perf_counter() - t0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75, "stopwords": "en", "stemmer": "english"}
+SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75, "stopwords": "en+question-words", "stemmer": "english"}
 
 
 @lru_cache(maxsize=1)
@@ -18,13 +18,26 @@ def _stemmer():
     return Stemmer.Stemmer(SETTINGS["stemmer"])
 
 
+# Words that shape a question but say nothing of its topic; bm25s's English list lacks them.
+QUESTION_WORDS = (
+    "what whats which who whom whose when where why how does do did doing done can could should would "
+    "will shall may might must many much according say says said tell explain describe give list "
+    "kind kinds type types way ways there their them they its it also any some"
+).split()
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> list[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return sorted(set(STOPWORDS_EN) | set(QUESTION_WORDS))
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased word stems without stop words, as BM25 indexes them."""
     import bm25s
 
-    return bm25s.tokenize(
-        list(texts), stopwords=SETTINGS["stopwords"], stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
+    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
 class LexicalIndex:

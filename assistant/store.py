@@ -9,8 +9,11 @@ Layout::
         manifest.json      format, model, chunking, per-document hashes, file sizes
         documents.jsonl    one Document per line
         passages.jsonl     one Passage per line, in vector order
-        vectors.faiss      FAISS index of unit vectors (inner product)
-        bm25/              bm25s's own files (arrays as .npy, vocabulary as JSON)
+        sentences.jsonl    every sentence span of every passage: {passage, start, end}
+        sentence_vectors.npy  one unit vector per sentence (float32, no pickle)
+        vectors.faiss      FAISS index of the passages' unit vectors (inner product)
+        bm25/              bm25s's own files over passages (arrays as .npy, vocabulary as JSON)
+        bm25_documents/    the same over whole documents
 
 A writer builds a generation in a hidden temporary folder, renames it into
 place and then swaps CURRENT with an atomic rename, so a reader (or a crash at
@@ -31,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from .types import Document, Passage
@@ -108,6 +113,26 @@ def read_passages(gen: Path, documents: dict[str, Document]) -> list[Passage]:
         start, end = int(rec["start"]), int(rec["end"])
         out.append(Passage(doc.doc_id, doc.title, rec["section"], doc.text[start:end], start, end))
     return out
+
+
+@dataclass(frozen=True)
+class LoadedGeneration:
+    """The plain-file parts of a generation (FAISS and BM25 are loaded by their modules)."""
+
+    documents: dict[str, Document]
+    passages: list[Passage]
+    sentences: list[tuple[int, int, int]]  # (passage row, start, end)
+    sentence_vectors: np.ndarray  # memory-mapped
+
+
+def read_generation(gen: Path) -> LoadedGeneration:
+    documents = read_documents(gen)
+    passages = read_passages(gen, documents)
+    sentences = [(int(r["passage"]), int(r["start"]), int(r["end"])) for r in read_jsonl(gen / "sentences.jsonl")]
+    svecs = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+    if len(svecs) != len(sentences) or any(not 0 <= r < len(passages) for r, _, _ in sentences):
+        raise ValueError(f"{len(svecs)} sentence vectors for {len(sentences)} sentences")
+    return LoadedGeneration(documents, passages, sentences, svecs)
 
 
 # ---------------------------------------------------------------- writing

@@ -48,3 +48,11 @@ def search(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]
+
+
+def reconstruct(index, rows: np.ndarray) -> np.ndarray:
+    """The stored vectors of ``rows`` (exact for flat indexes)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    return index.reconstruct_batch(rows)

@@ -1,0 +1,60 @@
+"""CLI errors: one line on stderr, a non-zero exit, no traceback (no model needed)."""
+
+import json
+
+import pytest
+
+from assistant.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_missing_index(capsys, tmp_path):
+    code, out, err = run(capsys, "search", "hukou", "--index", str(tmp_path / "none"))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("policyqa: error: no index at")
+    assert "Traceback" not in err
+
+
+def test_missing_corpus(capsys, tmp_path):
+    code, _, err = run(capsys, "build", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "i"))
+    assert code == 1 and "no such file or folder" in err and err.count("\n") == 1
+
+
+def test_incompatible_index(capsys, fake_index):
+    code, _, err = run(capsys, "search", "hukou", "--index", str(fake_index))
+    assert code == 1 and "built with the model 'test/hash-encoder'" in err
+
+
+def test_corrupt_index(capsys, fake_index):
+    from assistant import store
+
+    (store.resolve_generation(fake_index) / "manifest.json").write_text("{")
+    code, _, err = run(capsys, "search", "hukou", "--index", str(fake_index))
+    assert code == 1 and "damaged" in err and "policyqa build" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["search"])
+    assert e.value.code == 2
+    assert main([]) == 2
+
+
+def test_bad_questions_file(capsys, tmp_path, fake_index):
+    code, _, err = run(capsys, "eval", str(tmp_path / "q.jsonl"), "--index", str(fake_index))
+    assert code == 1 and err.count("\n") == 1
+
+
+def test_search_json_with_fake_encoder(capsys, fake_index, monkeypatch, encoder):
+    import assistant.core as core
+
+    monkeypatch.setattr(core, "default_encoder", lambda: encoder)
+    code, out, _ = run(capsys, "search", "Huichuan micro loan", "--k", "3", "--index", str(fake_index), "--json")
+    data = json.loads(out)
+    assert code == 0 and len(data["passages"]) == 3
+    assert set(data["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score"}

@@ -1,0 +1,114 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import CorpusError
+from assistant.ingest import parse_date, read_corpus, read_file
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return {p.document.doc_id: p for p in read_corpus(SEEDS)}
+
+
+def test_seed_metadata_is_parsed_from_the_heads(seeds):
+    d = seeds["000_00d9ca38244840a4"].document
+    assert d.title == "Talent flow drives integrated urban-rural development"
+    assert d.authors == ("Xin Baoying", "Pang Jiaping")
+    assert d.date == "2021-02-18"
+    assert d.source == "Chinese Social Sciences Today"
+    d = seeds["002_39880fb65be5e4c4"].document
+    assert d.authors == ("Fan Shide", "Huang Tianzhou") and d.date == "2024-11-21"
+    d = seeds["003_7b280bcd34d210ec"].document
+    assert d.title == "Research on the Urban-rural Integration Development in China"
+    assert d.authors == ("Yuchi Zhou", "Wen Bao") and d.date == ""
+    d = seeds["004_89f843d6a7ca3e66"].document
+    assert d.authors == ("Su Hongwen", "Jiao Xudong", "Liu Zheng")
+    assert d.date == "2018-02-15" and d.source == "Research Report Vol.20 No.1, 2018"
+    assert seeds["001_3e4fe2d8ef67bf05"].document.authors == ("Li Xueqing", "Ma Xuefeng", "Wang Xinzhou")
+
+
+def test_furniture_is_blanked_without_shifting_offsets(seeds):
+    for doc_id, parsed in seeds.items():
+        raw = (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
+        text = parsed.document.text
+        assert len(text) == len(raw)
+        # Every kept character is where it was in the file.
+        assert all(a == b or a == " " for a, b in zip(text, raw))
+    assert "E-mail Alert" not in seeds["004_89f843d6a7ca3e66"].document.text
+    assert "If you need the full text" not in seeds["004_89f843d6a7ca3e66"].document.text
+    assert "Edited by" not in seeds["002_39880fb65be5e4c4"].document.text
+    assert "Photo:" not in seeds["000_00d9ca38244840a4"].document.text
+    assert "> topics" not in seeds["000_00d9ca38244840a4"].document.text
+    assert "Special Reports" not in seeds["001_3e4fe2d8ef67bf05"].document.text
+
+
+def test_sections_are_detected(seeds):
+    titles = [s.title for s in seeds["003_7b280bcd34d210ec"].sections]
+    assert titles[0] == "Abstract"
+    assert "2.1. The Two-way Flow of Urban and Rural Elements is not Smooth" in titles
+    assert titles[-1] == "4. Conclusion"  # References are back matter, not chunked
+    assert [s.title for s in seeds["000_00d9ca38244840a4"].sections] == [
+        "", "Urban citizenship", "Incentive mechanism", "Public services for all",
+    ]
+    assert seeds["004_89f843d6a7ca3e66"].sections[-1].title.endswith("› 2. Building good platforms")
+    for parsed in seeds.values():
+        for s in parsed.sections:
+            assert 0 <= s.start < s.end <= len(parsed.document.text)
+
+
+@pytest.mark.parametrize(
+    "text,iso",
+    [("2021-02-18 | Hits:", "2021-02-18"), ("BY X | 11-21-2024", "2024-11-21"), ("Feb 15,2018", "2018-02-15"),
+     ("15 March 2019", "2019-03-15"), ("September 3, 2020", "2020-09-03"), ("no date here", "")],
+)
+def test_dates(text, iso):
+    assert parse_date(text) == iso
+
+
+def test_markdown_with_front_matter(tmp_path):
+    f = tmp_path / "note.md"
+    f.write_text("---\ntitle: Hukou note\nauthor: A. Writer\ndate: 2023-05-01\n---\n# Hukou note\n\n## Background\n\n"
+                 + "The hukou system ties public services to the place of registration, which matters a great deal. " * 3 + "\n")
+    (parsed,) = read_file(f)
+    assert parsed.document.title == "Hukou note"
+    assert parsed.document.authors == ("A. Writer",) and parsed.document.date == "2023-05-01"
+    assert [s.title for s in parsed.sections] == ["Background"]
+
+
+def test_beir_corpus(tmp_path):
+    f = tmp_path / "corpus.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in [
+        {"_id": "d1", "title": "One", "text": "First abstract text."},
+        {"_id": "d2", "title": "", "text": "Second abstract."},
+    ]) + "\n")
+    docs = read_corpus(f)
+    assert [d.document.doc_id for d in docs] == ["d1", "d2"]
+    assert docs[0].document.title == "One" and docs[1].document.title == "d2"
+    assert docs[0].sections[0].start == 0 and docs[0].sections[0].end == len("First abstract text.")
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [("empty.txt", b"", "empty"), ("blank.txt", b"  \n\n ", "empty"), ("bin.txt", b"\x00\x01\x02abc", "binary"),
+     ("latin.txt", "caf\xe9 au lait".encode("latin-1"), "UTF-8"), ("sheet.xlsx", b"PK", "unsupported")],
+)
+def test_bad_files_get_a_clear_error(tmp_path, name, content, message):
+    f = tmp_path / name
+    f.write_bytes(content)
+    with pytest.raises(CorpusError, match=message):
+        read_file(f)
+
+
+def test_missing_paths_and_bad_beir(tmp_path):
+    with pytest.raises(CorpusError, match="no such file"):
+        read_corpus(tmp_path / "nope")
+    with pytest.raises(CorpusError, match="no .txt"):
+        read_corpus(tmp_path)
+    bad = tmp_path / "corpus.jsonl"
+    bad.write_text('{"title": "no id"}\n')
+    with pytest.raises(CorpusError, match="not a BEIR record"):
+        read_corpus(bad)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from assistant import Assistant, Passage
+from assistant.errors import InputError
+from assistant.retrieval import FusionSettings, _scaled
+
+
+def test_search_returns_typed_passages_best_first(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    hits = qa.search("Huichuan district micro loan SMEs", k=5)
+    assert len(hits) == 5 and all(isinstance(h, Passage) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].doc_id == "004_89f843d6a7ca3e66" and "Micro Loan" in hits[0].text
+    with pytest.raises(AttributeError):
+        hits[0].score = 1.0  # frozen
+
+
+def test_lexical_side_finds_a_rare_exact_term(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    (top,) = qa.search("Zunyi", k=1)
+    assert "Zunyi" in top.text
+
+
+def test_document_filter(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    hits = qa.search("pension insurance", k=10, documents=["001_3e4fe2d8ef67bf05"])
+    assert hits and {h.doc_id for h in hits} == {"001_3e4fe2d8ef67bf05"}
+    with pytest.raises(InputError, match="unknown document id"):
+        qa.search("pension", documents=["nope"])
+
+
+@pytest.mark.parametrize("query,k", [("", 5), ("   ", 5), ("x" * 2001, 5), ("ok", 0), ("ok", 101)])
+def test_bad_queries(fake_index, encoder, query, k):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    with pytest.raises(InputError):
+        qa.search(query, k=k)
+
+
+def test_unknown_words_only_still_return_dense_hits(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    hits = qa.search("zzqx wvyt", k=3)
+    assert len(hits) == 3 and all(h.score >= 0 for h in hits)
+
+
+def test_fusion_weights_move_the_ranking(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    lexical_only = FusionSettings(lexical_weight=1.0, document_weight=0.0)
+    hits = qa.search("Gansu labor big data platform hotline", k=1, fusion=lexical_only)
+    assert "Gansu" in hits[0].text
+
+
+def test_scaling():
+    assert _scaled(np.array([2.0, 1.0, -1.0])).tolist() == [1.0, 0.5, 0.0]
+    assert _scaled(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]
+
+
+def test_document_lookup(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    doc = qa.document("003_7b280bcd34d210ec")
+    assert doc.authors == ("Yuchi Zhou", "Wen Bao")
+    with pytest.raises(InputError):
+        qa.document("missing")

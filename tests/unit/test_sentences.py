@@ -1,0 +1,46 @@
+from assistant.sentences import split, split_spans
+
+
+def test_abbreviations_and_numbers_do_not_end_sentences():
+    text = (
+        "China’s No. 1 Central Document for 2020 pointed out that talent matters. "
+        "Wages rose 3.5% in 2019. Dr. Wang agreed. See Vol. 20 of the report. "
+        "Yang, Y.L. and Lin, X.L. wrote it. The U.S. case differs."
+    )
+    assert split(text) == [
+        "China’s No. 1 Central Document for 2020 pointed out that talent matters.",
+        "Wages rose 3.5% in 2019.",
+        "Dr. Wang agreed.",
+        "See Vol. 20 of the report.",
+        "Yang, Y.L. and Lin, X.L. wrote it.",
+        "The U.S. case differs.",
+    ]
+
+
+def test_quotes_questions_and_line_breaks():
+    text = 'He said "it is fine." Then he left! Did he?\nA new paragraph\nNext line.'
+    assert split(text) == ['He said "it is fine."', "Then he left!", "Did he?", "A new paragraph", "Next line."]
+
+
+def test_a_sentence_broken_across_a_page_runs_on():
+    text = "We should improve the level of modern agricultural development,\n\ncontinuously consolidate the base. Next."
+    assert split(text) == [
+        "We should improve the level of modern agricultural development,\n\ncontinuously consolidate the base.",
+        "Next.",
+    ]
+
+
+def test_numbered_heading_is_not_split_after_its_number():
+    assert split("3.1. Pay Attention to the Flow\nFirst, we act.") == ["3.1. Pay Attention to the Flow", "First, we act."]
+
+
+def test_spans_are_exact_and_inside_the_window():
+    text = "  Alpha one. Beta two.  Gamma three.  "
+    spans = split_spans(text, 2, 22)
+    assert [text[s:e] for s, e in spans] == ["Alpha one.", "Beta two."]
+    assert all(2 <= s < e <= 22 for s, e in spans)
+
+
+def test_empty_and_whitespace():
+    assert split_spans("") == []
+    assert split_spans(" \n\t ") == []

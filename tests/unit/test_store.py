@@ -1,0 +1,132 @@
+"""The index folder: manifest checks, atomic generations, incremental builds, locking."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, AssistantError
+from assistant import store, vectors
+from assistant.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+
+
+def live(index: Path) -> Path:
+    return store.resolve_generation(index)
+
+
+def test_build_writes_plain_files_and_loads(fake_index, encoder):
+    gen = live(fake_index)
+    names = sorted(p.name for p in gen.iterdir())
+    assert names == ["bm25", "bm25_documents", "documents.jsonl", "manifest.json", "passages.jsonl",
+                     "sentence_vectors.npy", "sentences.jsonl", "vectors.faiss"]
+    assert not list(gen.rglob("*.pkl")) and not list(gen.rglob("*.pickle"))
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["model"] == {"name": encoder.name, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
+    assert set(manifest["documents"]) == {p.stem for p in (Path(__file__).parents[2] / "seeds").glob("*.txt")}
+    assert all(len(d["hash"]) == 64 for d in manifest["documents"].values())
+    qa = Assistant.load(fake_index, encoder=encoder)
+    assert len(qa.passages) == manifest["counts"]["passages"]
+    for p in qa.passages:
+        assert qa.document(p.doc_id).text[p.start : p.end] == p.text
+
+
+def test_missing_index(tmp_path, encoder):
+    with pytest.raises(IndexMissingError, match="policyqa build"):
+        Assistant.load(tmp_path / "nothing", encoder=encoder)
+
+
+def test_other_model_is_refused(fake_index):
+    from assistant.encoder import MiniLMEncoder
+
+    with pytest.raises(IndexIncompatibleError, match="built with the model"):
+        Assistant.load(fake_index, encoder=MiniLMEncoder())
+
+
+def test_other_format_version_is_refused(fake_index, encoder):
+    m = live(fake_index) / "manifest.json"
+    data = json.loads(m.read_text())
+    data["format_version"] = 999
+    m.write_text(json.dumps(data))
+    with pytest.raises(IndexIncompatibleError, match="format version 999"):
+        Assistant.load(fake_index, encoder=encoder)
+
+
+@pytest.mark.parametrize("damage", ["manifest", "truncate_vectors", "delete_passages", "garbage_passages", "pointer"])
+def test_damaged_index_gets_a_clear_message(fake_index, encoder, damage):
+    gen = live(fake_index)
+    if damage == "manifest":
+        (gen / "manifest.json").write_text("{not json")
+    elif damage == "truncate_vectors":
+        f = gen / "vectors.faiss"
+        f.write_bytes(f.read_bytes()[:100])
+    elif damage == "delete_passages":
+        (gen / "passages.jsonl").unlink()
+    elif damage == "garbage_passages":
+        f = gen / "passages.jsonl"
+        size = f.stat().st_size
+        f.write_bytes(b"x" * size)  # same size: only the parser can tell
+    else:
+        (fake_index / "CURRENT").write_text("gen-that-does-not-exist\n")
+    with pytest.raises((IndexCorruptError, IndexIncompatibleError)) as err:
+        Assistant.load(fake_index, encoder=encoder)
+    assert "rebuild" in str(err.value)
+
+
+def test_unchanged_corpus_writes_nothing(corpus, fake_index, encoder):
+    before = live(fake_index)
+    encoder.calls.clear()
+    report = Assistant.build(corpus, fake_index, encoder=encoder)
+    assert not report.changed and report.embedded == 0
+    assert encoder.calls == []
+    assert live(fake_index) == before
+
+
+def test_changed_document_is_the_only_one_embedded(corpus, fake_index, encoder):
+    qa_before = Assistant.load(fake_index, encoder=encoder)
+    f = corpus / "002_39880fb65be5e4c4.txt"
+    f.write_text(f.read_text(encoding="utf-8") + "\nA new closing paragraph about county towns and labour mobility.\n",
+                 encoding="utf-8")
+    encoder.calls.clear()
+    report = Assistant.build(corpus, fake_index, encoder=encoder)
+    changed_passages = [p for p in Assistant.load(fake_index, encoder=encoder).passages if p.doc_id.startswith("002")]
+    assert report.changed and report.embedded == len(changed_passages)
+    assert report.embedded < len(qa_before.passages) / 3
+    # Reused vectors are the same as before.
+    old = vectors.all_vectors(vectors.load(qa_before.path / "vectors.faiss"))
+    new = vectors.all_vectors(vectors.load(live(fake_index) / "vectors.faiss"))
+    assert (new[: len(qa_before.passages) // 3] == old[: len(qa_before.passages) // 3]).all()
+
+
+def test_a_crash_mid_build_leaves_the_previous_index(corpus, fake_index, encoder, monkeypatch):
+    before = live(fake_index)
+    (corpus / "new.txt").write_text("New document\n\n" + "Hukou reform moves slowly in big cities. " * 20)
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vectors, "save", boom)
+    with pytest.raises(OSError):
+        Assistant.build(corpus, fake_index, encoder=encoder)
+    assert live(fake_index) == before
+    assert not list(fake_index.glob(".tmp-*"))
+    qa = Assistant.load(fake_index, encoder=encoder)
+    assert "new" not in {d.doc_id for d in qa.documents()}
+
+
+def test_a_second_writer_is_told_the_index_is_busy(corpus, fake_index, encoder):
+    with store.writer_lock(fake_index):
+        with pytest.raises(IndexBusyError, match="being updated"):
+            Assistant.build(corpus, fake_index, encoder=encoder)
+
+
+def test_old_generations_are_pruned(corpus, fake_index, encoder):
+    for i in range(3):
+        (corpus / f"extra{i}.txt").write_text(f"Extra {i}\n\n" + "Rural pensions are low and uneven across provinces. " * 10)
+        Assistant.build(corpus, fake_index, encoder=encoder)
+    assert len(list(fake_index.glob("gen-*"))) == store.KEEP_GENERATIONS
+
+
+def test_errors_are_assistant_errors():
+    for cls in (IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError):
+        assert issubclass(cls, AssistantError)
