@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .errors import AssistantError
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEFAULT_QUESTIONS = DATA / "questions.jsonl"
+DEFAULT_UNANSWERABLE = DATA / "unanswerable.jsonl"
 
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
@@ -41,10 +43,20 @@ def _parser() -> argparse.ArgumentParser:
     _index_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = sub.add_parser("eval", help="measure retrieval on labelled questions or a BEIR folder")
+    p = sub.add_parser("ask", help="answer a question with quoted, numbered evidence")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--k", type=int, default=5, help="passages to draw on (default 5)")
+    _index_arg(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    out.add_argument("--markdown", action="store_true", help="print a report-ready Markdown block")
+
+    p = sub.add_parser("eval", help="measure retrieval (and answers) on labelled questions, or a BEIR folder")
     p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl", help="labelled questions (default: tests/data/questions.jsonl)")
     p.add_argument("--split", help="only questions of this split (labelled: tune|heldout; BEIR: test|train|dev)")
     p.add_argument("--beir", metavar="DIR", help="evaluate on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    p.add_argument("--answers", action="store_true", help="also measure answers: evidence@1/3 and abstention")
+    p.add_argument("--unanswerable", metavar="FILE", help="questions the corpus does not answer (default: tests/data/unanswerable.jsonl)")
     _index_arg(p)
     p.add_argument("--json", action="store_true")
     return parser
@@ -111,9 +123,20 @@ def _cmd_eval(args) -> int:
         return 0
     questions = evaluation.load_questions(args.questions or DEFAULT_QUESTIONS, args.split)
     scores = evaluation.evaluate_questions(questions, lambda q, k: qa.search(q, k=k), lambda d: qa.document(d).text)
+    answers = None
+    if args.answers:
+        unanswerable = [r["question"] for r in evaluation.load_jsonl(args.unanswerable or DEFAULT_UNANSWERABLE)
+                        if args.split is None or r.get("split") == args.split]
+        answers = evaluation.evaluate_answers(questions, unanswerable, qa.ask, lambda d: qa.document(d).text)
     if args.json:
-        print(json.dumps(scores.to_dict()))
-    else:
+        print(json.dumps({**scores.to_dict(), **({"answers": answers} if answers else {})}))
+        return 0
+    if answers:
+        print(f"answers: evidence@1 {answers['evidence@1']:.3f}  evidence@3 {answers['evidence@3']:.3f}  "
+              f"false abstentions {answers['false_abstentions']:.3f}  correct abstentions "
+              f"{answers['correct_abstentions']:.3f} ({answers['unanswerable']} unanswerable)  "
+              f"quote mismatches {answers['quote_mismatches']}")
+    if True:
         print(f"{scores.n} questions: hit@1 {scores.hit_at_1:.3f}  hit@3 {scores.hit_at_3:.3f}  "
               f"hit@5 {scores.hit_at_5:.3f}  MRR {scores.mrr:.3f}")
         if scores.misses:
@@ -121,7 +144,21 @@ def _cmd_eval(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "search": _cmd_search, "eval": _cmd_eval}
+def _cmd_ask(args) -> int:
+    from . import render
+
+    qa = _load(args.index)
+    answer = qa.ask(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    elif args.markdown:
+        print(render.markdown(answer))
+    else:
+        print(render.plain(answer))
+    return 0
+
+
+COMMANDS = {"build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import store, vectors
+from . import answering, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, default_encoder
 from .errors import AssistantError, IndexIncompatibleError, IndexMissingError, InputError
@@ -16,7 +17,7 @@ from .indexing import BuildReport, build_index
 from .ingest import read_corpus
 from .lexical import LexicalIndex
 from .retrieval import FusionSettings, Hit, Retriever
-from .types import Document, Passage
+from .types import Answer, Document, Passage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUERY_CHARS = 2000
@@ -120,6 +121,11 @@ class Assistant:
         return self._encoder
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
+        return self._search(query, k, documents, fusion)[1]
+
+    def _search(
+        self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings
+    ) -> tuple[np.ndarray, list[Hit]]:
         allowed = None
         if documents is not None:
             unknown = [d for d in documents if d not in self._documents]
@@ -129,7 +135,7 @@ class Assistant:
             for d in documents:
                 allowed[self._rows_by_doc.get(d, [])] = True
         vector = self.encoder.encode([query])[0]
-        return self._retriever.search(vector, query, k, fusion, allowed)
+        return vector, self._retriever.search(vector, query, k, fusion, allowed)
 
     def search(
         self,
@@ -141,11 +147,65 @@ class Assistant:
     ) -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first (``documents`` limits the search)."""
         query = _check_query(query, k)
-        out = []
-        for hit in self._hits(query, k, documents, fusion):
-            p = self._passages[hit.row]
-            out.append(Passage(p.doc_id, p.title, p.section, p.text, p.start, p.end, round(hit.score, 6)))
-        return out
+        return [self._scored(hit) for hit in self._hits(query, k, documents, fusion)]
+
+    def _scored(self, hit: Hit) -> Passage:
+        p = self._passages[hit.row]
+        return Passage(p.doc_id, p.title, p.section, p.text, p.start, p.end, round(hit.score, 6))
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        *,
+        k: int = 5,
+        documents: Sequence[str] | None = None,
+        min_confidence: float = answering.MIN_CONFIDENCE,
+    ) -> Answer:
+        """An extractive answer with numbered citations, or an abstention with related passages.
+
+        ``history`` holds the earlier turns, as (question, answer) pairs or plain
+        questions; a follow-up question is read in their light. Below
+        ``min_confidence`` (0-1) the answer says the documents do not cover it.
+        """
+        question = _check_query(question, k)
+        ev = self._evidence(question, history, k, documents)
+        passages = [self._scored(h) for h in ev.hits[:k]]
+        groups = answering.select_evidence(ev.candidates)
+        answered = answering.covers(question, ev, groups, min_confidence)
+        return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered)
+
+    def _evidence(
+        self, question: str, history: Sequence[Any] | None, k: int, documents: Sequence[str] | None
+    ) -> answering.Evidence:
+        """Retrieve for the (resolved) question and score every sentence of the top passages."""
+        query = answering.resolve_question(question, history)
+        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), documents, FusionSettings())
+        lexical = self._retriever.lexical
+        q_terms = lexical.idf(sorted(answering.key_terms(query)))
+        candidates, previous = [], {}
+        wants_number = answering.asks_for_quantity(question)
+        top = max(hits[0].score, 1e-9) if hits else 1.0
+        for hit in hits[: answering.EVIDENCE_PASSAGES]:
+            passage = self._passages[hit.row]
+            text = self._documents[passage.doc_id].text
+            a, b = self._retriever.sentence_ranges[hit.row]
+            svecs = np.asarray(self._retriever.sentence_vectors[a:b])
+            sims = svecs @ vector if b > a else []
+            for i, srow in enumerate(range(a, b)):
+                _, s, e = self._sentences[srow]
+                if srow > a:
+                    previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
+                if text[s:e].rstrip("\"'”’) ").endswith("?"):
+                    continue  # an interviewer's question is never evidence
+                candidates.append(answering.Candidate(
+                    passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
+                    hit.score / top, answering._opens_paragraph(text, s), svecs[i],
+                    wants_number and answering.holds_quantity(text[s:e]),
+                ))
+        known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
+        unknown = [name for name in answering.named_terms(question) if not lexical.known_terms(name)]
+        return answering.Evidence(query, hits, candidates, previous, known, unknown)
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:
         """Document ids ranked by their best passage (for document-level benchmarks such as BEIR)."""

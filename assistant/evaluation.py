@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AssistantError, InputError
-from .types import Passage
+from .types import Answer, Passage
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,42 @@ def evaluate_beir(
         recall.append(recall_at(ranked, qrels[qid], 100))
     n = max(1, len(ndcg))
     return {"queries": len(ndcg), "ndcg@10": round(sum(ndcg) / n, 4), "recall@100": round(sum(recall) / n, 4)}
+
+
+def load_jsonl(path: str | Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def citation_matches(doc_id: str, span: tuple[int, int], cited_doc: str, cited: tuple[int, int]) -> bool:
+    """A citation is the labelled evidence when it overlaps half of the shorter of the two spans."""
+    if cited_doc != doc_id:
+        return False
+    overlap = min(span[1], cited[1]) - max(span[0], cited[0])
+    return overlap * 2 >= min(span[1] - span[0], cited[1] - cited[0])
+
+
+def evaluate_answers(
+    questions: Sequence[LabelledQuestion],
+    unanswerable: Sequence[str],
+    ask: Callable[[str], Answer],
+    document_text: Callable[[str], str],
+) -> dict:
+    """evidence@1/@3, false and correct abstentions, and quotes that differ from their source span."""
+    e1 = e3 = refused = mismatches = 0
+    for q in questions:
+        answer = ask(q.question)
+        span = evidence_span(document_text(q.doc_id), q.evidence)
+        ok = [citation_matches(q.doc_id, span, c.doc_id, (c.start, c.end)) for c in answer.citations]
+        e1 += bool(ok[:1] and ok[0])
+        e3 += any(ok[:3])
+        refused += not answer.answered
+        mismatches += sum(document_text(c.doc_id)[c.start : c.end] != c.quote for c in answer.citations)
+    abstained = sum(not ask(u).answered for u in unanswerable)
+    n, m = max(1, len(questions)), max(1, len(unanswerable))
+    return {
+        "answerable": len(questions), "unanswerable": len(unanswerable),
+        "evidence@1": round(e1 / n, 4), "evidence@3": round(e3 / n, 4),
+        "false_abstentions": round(refused / n, 4), "correct_abstentions": round(abstained / m, 4),
+        "quote_mismatches": mismatches,
+    }

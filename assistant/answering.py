@@ -1,0 +1,278 @@
+"""Extractive answers: evidence sentences, exact quotes, abstention, follow-ups.
+
+No text generator is involved: an answer is 1-4 sentences quoted from the
+corpus, each followed by its marker, so it cannot say what the corpus does not.
+
+Evidence. Every sentence of the top passages is scored by
+
+    evidence = W_COS · cos(question, sentence)          (the embedding model)
+             + W_TERMS · share of the question's key terms in the sentence
+             + W_RANK · fused retrieval score of its passage (best = 1)
+             + W_LEAD · 1 if it opens its paragraph (topic sentences answer more)
+
+A sentence that leans on the one before ("It …", "These …") is quoted with
+that sentence. Sentences saying the same thing in two documents (cosine ≥
+DUPLICATE_COS) become one quote with two markers.
+
+Abstention, in order:
+1. the question names something the corpus never mentions (a place, an
+   acronym, a year: "Guangdong", "EU", "2019") → not covered;
+2. it asks for a quantity or date ("how many", "when", "what percentage") and
+   no chosen quote holds a number → not covered;
+3. otherwise ``confidence``, a logistic function of the best sentence's cosine,
+   its key-term share, the share of the question's key terms the corpus knows
+   and the top passage's BM25, must reach ``min_confidence``.
+The weights were fitted on the "tune" split of answerable and unanswerable
+questions (benchmarks/tune_answers.py). An abstention still offers the
+closest passages as related reading.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .lexical import tokenize
+from .types import Answer, Citation, Document, Passage
+
+EVIDENCE_WEIGHTS = (1.0, 0.35, 0.4, 0.0)  # W_COS, W_TERMS, W_RANK, W_LEAD (benchmarks/tune_answers.py)
+W_TYPE = 0.15  # bonus for a sentence of the asked-for type (a number for "how many")
+DUPLICATE_COS = 0.9
+MAX_QUOTES = 4
+KEEP_RATIO = 0.85  # further quotes must score at least this share of the best
+EVIDENCE_PASSAGES = 5
+
+# Abstention: logistic weights over (best cosine, key-term share, known-term share, top BM25 / 10).
+# Fitted by benchmarks/tune_answers.py on the "tune" split (after the two rules below).
+CONFIDENCE_WEIGHTS = (6.12, -1.64, 3.19, -0.38)
+CONFIDENCE_BIAS = -3.27
+MIN_CONFIDENCE = 0.5
+
+NOT_COVERED = "The documents do not cover this question."
+# A sentence whose subject is a pronoun in its first few words ("In 2016 it was …")
+# or that opens with a connective needs the sentence before it to be understood.
+_LEANS_BACK = re.compile(
+    r"^(?:[\w’'-]+[\s,]+){0,3}?(it|this|these|that|those|they|such|he|she|its|their)\b"
+    r"|^(therefore|thus|hence|however|moreover|meanwhile|then|also)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything ``ask`` decides on, exposed so that benchmarks can re-weigh it."""
+
+    query: str  # the question as retrieved (a follow-up carries its context)
+    hits: list  # retrieval hits, best first
+    candidates: list["Candidate"]
+    previous: dict[tuple[str, int], int]  # (doc_id, sentence start) -> previous sentence's start
+    known_terms: float  # share of the question's key terms the corpus knows
+    unknown_names: list[str]  # names, acronyms, years in the question that the corpus never mentions
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be quoted, with what it was scored on."""
+
+    passage: Passage
+    start: int
+    end: int
+    cos: float
+    terms: float
+    rank_score: float
+    lead: bool
+    vector: np.ndarray
+    fits_type: bool = False  # holds a number when the question asks for a quantity or date
+
+    def score(self, weights: tuple[float, float, float, float] = EVIDENCE_WEIGHTS) -> float:
+        w_cos, w_terms, w_rank, w_lead = weights
+        score = w_cos * self.cos + w_terms * self.terms + w_rank * self.rank_score + w_lead * self.lead
+        return score + W_TYPE * self.fits_type
+
+
+def key_terms(text: str) -> set[str]:
+    return set(tokenize([text])[0])
+
+
+def term_share(question_terms: dict[str, float], text: str) -> float:
+    """IDF-weighted share of the question's key terms that the sentence contains."""
+    total = sum(question_terms.values())
+    if total <= 0:
+        return 0.0
+    present = key_terms(text)
+    return sum(w for t, w in question_terms.items() if t in present) / total
+
+
+# Questions that ask for a number or a date need evidence that holds one.
+_QUANTITY = re.compile(
+    r"^\s*(how (many|much|long|often|old)|what (percentage|proportion|share|number|amount|rate|ratio|year|date)"
+    r"|in (what|which) year|when\b|what is the (total|average|exact|current)|exactly how)", re.I)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|dozen)\b", re.I)
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
+
+
+def asks_for_quantity(question: str) -> bool:
+    return bool(_QUANTITY.match(question))
+
+
+def holds_quantity(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+def named_terms(question: str) -> list[str]:
+    """Names, acronyms and years the question mentions (not its first word)."""
+    return [m.group(1) for m in _NAME.finditer(question.strip())]
+
+
+def confidence(best_cos: float, best_terms: float, known_terms: float, top_bm25: float) -> float:
+    """Probability-like confidence that the corpus answers the question."""
+    w = CONFIDENCE_WEIGHTS
+    z = CONFIDENCE_BIAS + w[0] * best_cos + w[1] * best_terms + w[2] * known_terms + w[3] * min(top_bm25 / 10, 1.5)
+    return 1 / (1 + math.exp(-z))
+
+
+def _opens_paragraph(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start]
+    return start == 0 or "\n" in before
+
+
+def select_evidence(
+    candidates: Sequence[Candidate], weights: tuple[float, float, float, float] = EVIDENCE_WEIGHTS
+) -> list[list[Candidate]]:
+    """Up to MAX_QUOTES groups; a group is one point, quoted once, cited by 1-2 markers."""
+    ranked = sorted(candidates, key=lambda c: -c.score(weights))
+    if not ranked:
+        return []
+    best = ranked[0].score(weights)
+    groups: list[list[Candidate]] = []
+    for c in ranked:
+        if len(groups) >= MAX_QUOTES or c.score(weights) < KEEP_RATIO * best:
+            break
+        same = next((g for g in groups if float(g[0].vector @ c.vector) >= DUPLICATE_COS), None)
+        if same is not None:
+            if all(x.passage.doc_id != c.passage.doc_id for x in same) and len(same) < 2:
+                same.append(c)  # the same point made in another document: one more marker
+            continue
+        if any(x.passage.doc_id == c.passage.doc_id and x.start < c.end and c.start < x.end for g in groups for x in g):
+            continue
+        groups.append([c])
+    return groups
+
+
+def _quote_span(doc: Document, c: Candidate, prev_start: int | None) -> tuple[int, int]:
+    """The cited span: the sentence, or the sentence before it too when it leans back on it."""
+    if prev_start is not None and _LEANS_BACK.match(doc.text[c.start : c.end]):
+        return prev_start, c.end
+    return c.start, c.end
+
+
+def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confidence: float) -> bool:
+    """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
+    if not groups or ev.unknown_names:
+        return False
+    if asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
+        return False
+    best = groups[0][0]
+    return confidence(best.cos, best.terms, ev.known_terms, ev.hits[0].lexical) >= min_confidence
+
+
+def _group_text(group: list[Candidate]) -> str:
+    c = group[0]
+    return c.passage.text[max(0, c.start - c.passage.start - 400) : c.end - c.passage.start]
+
+
+def build_answer(
+    question: str,
+    groups: list[list[Candidate]],
+    documents: dict[str, Document],
+    previous_sentence: dict[tuple[str, int], int],
+    passages: Sequence[Passage],
+    answered: bool,
+) -> Answer:
+    """Number the quotes, write the text with markers and the references."""
+    if not answered or not groups:
+        return Answer(question=question, answered=False, text=NOT_COVERED, passages=tuple(passages))
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for group in groups:
+        markers = []
+        quote_text = None
+        for c in group:
+            doc = documents[c.passage.doc_id]
+            s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
+            n = len(citations) + 1
+            citations.append(Citation(n, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))
+            markers.append(f"[{n}]")
+            quote_text = quote_text or " ".join(doc.text[s:e].split())
+        parts.append(f"{quote_text} {''.join(markers)}")
+    return Answer(
+        question=question,
+        answered=True,
+        text="\n\n".join(parts),
+        citations=tuple(citations),
+        passages=tuple(passages),
+        references=tuple(references(citations, documents)),
+    )
+
+
+def references(citations: Sequence[Citation], documents: dict[str, Document]) -> list[dict[str, Any]]:
+    """Each cited document once, with the markers and sections that point to it."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in citations:
+        doc = documents[c.doc_id]
+        ref = out.setdefault(
+            c.doc_id,
+            {"markers": [], "doc_id": c.doc_id, "title": doc.title, "authors": list(doc.authors),
+             "date": doc.date, "sections": [], "source": doc.source},
+        )
+        ref["markers"].append(c.n)
+        if c.section and c.section not in ref["sections"]:
+            ref["sections"].append(c.section)
+    return list(out.values())
+
+
+# ---------------------------------------------------------------- follow-ups
+
+_FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what of|then|or)\b", re.I)
+_ANAPHORA = re.compile(r"\b(it|its|that|this|these|those|they|them|their|there|he|she|his|her|such|same|above)\b", re.I)
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the conversation: 'and their children?', 'why is that?'."""
+    q = question.strip()
+    return bool(_FOLLOW_UP_START.match(q) or _ANAPHORA.search(q) or len(key_terms(q)) <= 2)
+
+
+def _history_questions(history: Sequence[Any] | None) -> list[str]:
+    """Earlier questions from (question, answer) pairs, dicts or plain strings."""
+    out = []
+    for turn in history or ():
+        if isinstance(turn, str):
+            out.append(turn)
+        elif isinstance(turn, dict):
+            if turn.get("role") in (None, "user") and isinstance(turn.get("question", turn.get("content")), str):
+                out.append(turn.get("question", turn.get("content")))
+        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            out.append(turn[0])
+    return [q for q in out if q.strip()]
+
+
+def resolve_question(question: str, history: Sequence[Any] | None) -> str:
+    """The question to retrieve with: a follow-up borrows the topic words of the turn before."""
+    resolved: str | None = None
+    for earlier in _history_questions(history):
+        resolved = _with_context(earlier, resolved)
+    if resolved is None or not is_follow_up(question):
+        return question
+    return _with_context(question, resolved)
+
+
+def _with_context(question: str, previous: str | None) -> str:
+    if previous is None or not is_follow_up(question):
+        return question
+    own = key_terms(question)
+    words = [w for w in re.findall(r"[\w’'-]+", previous) if key_terms(w) and not key_terms(w) <= own]
+    return f"{question} ({' '.join(words)})" if words else question

@@ -1,0 +1,87 @@
+import numpy as np
+
+from assistant import Answer, Assistant
+from assistant import answering
+from assistant.answering import Candidate, is_follow_up, resolve_question, select_evidence
+from assistant.types import Passage
+
+P1 = Passage("a", "Doc A", "S", "x", 0, 100)
+P2 = Passage("b", "Doc B", "S", "y", 0, 100)
+
+
+def cand(p, start, cos, vec, terms=0.0):
+    v = np.asarray(vec, dtype=np.float32)
+    return Candidate(p, start, start + 10, cos, terms, 1.0, False, v / np.linalg.norm(v))
+
+
+def test_near_duplicates_in_two_documents_merge_into_one_point_with_two_markers():
+    groups = select_evidence([cand(P1, 0, 0.9, [1, 0]), cand(P2, 0, 0.89, [1, 0.01]), cand(P1, 20, 0.85, [0, 1])])
+    assert [[c.passage.doc_id for c in g] for g in groups] == [["a", "b"], ["a"]]
+
+
+def test_weak_sentences_are_left_out_and_at_most_four_kept():
+    cands = [cand(P1, 10 * i, 0.9 - 0.001 * i, [np.cos(i), np.sin(i)]) for i in range(8)]
+    cands.append(cand(P2, 0, 0.3, [1, 1]))
+    groups = select_evidence(cands)
+    assert len(groups) <= answering.MAX_QUOTES
+    assert all(g[0].passage.doc_id == "a" for g in groups)
+
+
+def test_confidence_is_monotone_in_cosine():
+    assert answering.confidence(0.8, 0.5, 1.0, 5) > answering.confidence(0.3, 0.5, 1.0, 5)
+
+
+def test_quantity_questions_and_names():
+    assert answering.asks_for_quantity("How many returnees started businesses?")
+    assert answering.asks_for_quantity("When did Shanghai merge its pensions?")
+    assert not answering.asks_for_quantity("Why do few migrants return?")
+    assert answering.holds_quantity("about 120,000 people") and not answering.holds_quantity("many people")
+    assert answering.named_terms("What is the minimum wage in Guangdong in 2019?") == ["Guangdong", "2019"]
+    assert answering.named_terms("What does the EU do?") == ["EU"]
+
+
+def test_follow_up_detection_and_rewriting():
+    history = [("What support did Huichuan give returning migrant workers?", "...")]
+    assert is_follow_up("and what about their children's schooling?")
+    assert is_follow_up("why is that?")
+    assert not is_follow_up("How can rural pensions be improved for elderly farmers?")
+    rewritten = resolve_question("how many of them started businesses?", history)
+    assert "Huichuan" in rewritten and rewritten.startswith("how many of them")
+    assert resolve_question("How can rural pensions be improved for elderly farmers?", history) == \
+        "How can rural pensions be improved for elderly farmers?"
+    # Dict and plain-string histories work the same way.
+    assert "Huichuan" in resolve_question("why?", [{"question": history[0][0]}])
+    assert "Huichuan" in resolve_question("why?", [history[0][0]])
+
+
+def test_ask_with_fake_encoder_quotes_exact_spans(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    answer = qa.ask("Huichuan district micro loan financing for SMEs", min_confidence=0.0)
+    assert isinstance(answer, Answer) and answer.answered
+    assert 1 <= len(answer.citations) <= 4
+    for c in answer.citations:
+        assert qa.document(c.doc_id).text[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in answer.text
+        assert not c.quote.rstrip().endswith("?")
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    refs = answer.references
+    assert len({r["doc_id"] for r in refs}) == len(refs)
+    assert set(answer.to_dict()) >= {"question", "answered", "text", "citations", "passages"}
+
+
+def test_abstention_threshold(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    never = qa.ask("Huichuan micro loan", min_confidence=1.01)
+    assert not never.answered and never.citations == () and never.passages
+    assert never.text == answering.NOT_COVERED
+    unknown_name = qa.ask("What is the minimum wage in Guangdong?", min_confidence=0.0)
+    assert not unknown_name.answered
+
+
+def test_quotes_never_cut_words(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    for q in ["rural pension insurance", "talent flow incentive", "hukou household registration barriers"]:
+        for c in qa.ask(q, min_confidence=0.0).citations:
+            text = qa.document(c.doc_id).text
+            assert c.start == 0 or not text[c.start - 1].isalnum()
+            assert c.end == len(text) or not text[c.end].isalnum()
