@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements.lock
 # Build the bundled corpus's index if it is missing or stale, then show the product.
 run: setup
 	$(BIN)/policyqa build
-	$(BIN)/policyqa search "what obstacles block migrant citizenization?" --k 3
+	$(BIN)/policyqa ask "what obstacles block migrant citizenization?"
 
 test: setup
 	$(BIN)/python -m pytest -q
