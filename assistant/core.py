@@ -12,7 +12,7 @@ import numpy as np
 from . import answering, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, default_encoder
-from .errors import AssistantError, IndexIncompatibleError, IndexMissingError, InputError
+from .errors import AssistantError, IndexCorruptError, IndexIncompatibleError, InputError
 from .indexing import BuildReport, build_index
 from .ingest import read_corpus
 from .lexical import LexicalIndex
@@ -233,8 +233,6 @@ class Assistant:
 
 
 def store_corrupt(generation: Path, detail: object) -> AssistantError:
-    from .errors import IndexCorruptError
-
     return IndexCorruptError(f"the index at {generation} is damaged ({detail}): rebuild it with `policyqa build`")
 
 
@@ -242,7 +240,7 @@ def _is_current(root: Path, corpus: Path, encoder: Encoder | None) -> bool:
     """True when the index at ``root`` was built from exactly the files now in ``corpus``."""
     try:
         manifest = store.read_manifest(store.resolve_generation(root))
-    except (IndexMissingError, AssistantError):
+    except AssistantError:
         return False
     name = encoder.name if encoder is not None else default_encoder().name
     if manifest.get("model", {}).get("name") != name:

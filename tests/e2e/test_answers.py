@@ -44,7 +44,7 @@ def test_follow_ups_retrieve_better_with_history(real_qa):
         at = text.find(r["evidence"])
         span = (at, at + len(r["evidence"]))
 
-        def found(answer):
+        def found(answer, r=r, span=span):
             return any(p.doc_id == r["doc_id"] and p.start < span[1] and span[0] < p.end for p in answer.passages[:3])
 
         with_history += found(real_qa.ask(r["question"], history=[(h, "") for h in r["history"]], min_confidence=0))
