@@ -39,7 +39,7 @@ def load(path, problems):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", default="/work/shared/seeds")
+    ap.add_argument("--seeds", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "seeds"))
     args = ap.parse_args()
 
     docs = {}
