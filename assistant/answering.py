@@ -134,7 +134,7 @@ def confidence(best_cos: float, best_terms: float, known_terms: float, top_bm25:
     return 1 / (1 + math.exp(-z))
 
 
-def _opens_paragraph(text: str, start: int) -> bool:
+def opens_paragraph(text: str, start: int) -> bool:
     before = text[max(0, start - 3) : start]
     return start == 0 or "\n" in before
 

@@ -136,11 +136,10 @@ def _cmd_eval(args) -> int:
               f"false abstentions {answers['false_abstentions']:.3f}  correct abstentions "
               f"{answers['correct_abstentions']:.3f} ({answers['unanswerable']} unanswerable)  "
               f"quote mismatches {answers['quote_mismatches']}")
-    if True:
-        print(f"{scores.n} questions: hit@1 {scores.hit_at_1:.3f}  hit@3 {scores.hit_at_3:.3f}  "
-              f"hit@5 {scores.hit_at_5:.3f}  MRR {scores.mrr:.3f}")
-        if scores.misses:
-            print("not in the top 5: " + ", ".join(scores.misses))
+    print(f"{scores.n} questions: hit@1 {scores.hit_at_1:.3f}  hit@3 {scores.hit_at_3:.3f}  "
+          f"hit@5 {scores.hit_at_5:.3f}  MRR {scores.mrr:.3f}")
+    if scores.misses:
+        print("not in the top 5: " + ", ".join(scores.misses))
     return 0
 
 

@@ -200,7 +200,7 @@ class Assistant:
                     continue  # an interviewer's question is never evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
-                    hit.score / top, answering._opens_paragraph(text, s), svecs[i],
+                    hit.score / top, answering.opens_paragraph(text, s), svecs[i],
                     wants_number and answering.holds_quantity(text[s:e]),
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0

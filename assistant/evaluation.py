@@ -58,12 +58,13 @@ def evidence_span(text: str, evidence: str) -> tuple[int, int]:
     return at, at + len(evidence)
 
 
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
 def holds(p: Passage, doc_id: str, span: tuple[int, int]) -> bool:
     """The passage covers at least half of the evidence span."""
-    if p.doc_id != doc_id:
-        return False
-    overlap = min(p.end, span[1]) - max(p.start, span[0])
-    return overlap * 2 >= span[1] - span[0]
+    return p.doc_id == doc_id and _overlap((p.start, p.end), span) * 2 >= span[1] - span[0]
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,8 @@ def load_jsonl(path: str | Path) -> list[dict]:
 
 def citation_matches(doc_id: str, span: tuple[int, int], cited_doc: str, cited: tuple[int, int]) -> bool:
     """A citation is the labelled evidence when it overlaps half of the shorter of the two spans."""
-    if cited_doc != doc_id:
-        return False
-    overlap = min(span[1], cited[1]) - max(span[0], cited[0])
-    return overlap * 2 >= min(span[1] - span[0], cited[1] - cited[0])
+    shorter = min(span[1] - span[0], cited[1] - cited[0])
+    return cited_doc == doc_id and _overlap(span, cited) * 2 >= shorter
 
 
 def evaluate_answers(

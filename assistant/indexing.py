@@ -54,13 +54,19 @@ def _compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bo
     )
 
 
-def _previous_parts(root: Path, encoder: Encoder, settings: ChunkSettings) -> tuple[dict, dict[str, _DocPart]] | None:
-    """The live generation's manifest and per-document parts, if they can be reused."""
+def _live_manifest(root: Path, encoder: Encoder, settings: ChunkSettings) -> tuple[Path, dict] | None:
+    """The live generation and its manifest, if it was built with this model and these settings."""
     try:
         gen = store.resolve_generation(root)
         manifest = store.read_manifest(gen)
-        if not _compatible(manifest, encoder, settings):
-            return None
+    except AssistantError:
+        return None
+    return (gen, manifest) if _compatible(manifest, encoder, settings) else None
+
+
+def _previous_parts(gen: Path) -> dict[str, _DocPart] | None:
+    """The live generation's passages, sentences and vectors by document, or None if unreadable."""
+    try:
         loaded = store.read_generation(gen)
         pvecs = vectors.all_vectors(vectors.load(gen / "vectors.faiss"))
     except (AssistantError, OSError, ValueError, KeyError, RuntimeError):
@@ -82,7 +88,7 @@ def _previous_parts(root: Path, encoder: Encoder, settings: ChunkSettings) -> tu
         a = first_row[doc_id]
         part.passage_vectors = pvecs[a : a + len(part.passages)]
         part.sentence_vectors = np.asarray(loaded.sentence_vectors[srows.get(doc_id, [])], dtype=np.float32)
-    return manifest, parts
+    return parts
 
 
 def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) -> _DocPart:
@@ -109,16 +115,19 @@ def build_index(
         raise AssistantError("the corpus has no documents")
 
     with store.new_generation(root) as writer:
-        prev = _previous_parts(root, encoder, settings)
+        live = _live_manifest(root, encoder, settings)
+        old_hashes = {d: v["hash"] for d, v in live[1]["documents"].items()} if live else {}
         hashes = {p.document.doc_id: p.content_hash for p in parsed}
-        if prev and {d: v["hash"] for d, v in prev[0]["documents"].items()} == hashes:
-            return BuildReport(root, len(parsed), prev[0]["counts"]["passages"], 0, False, time.perf_counter() - t0)
+        if old_hashes == hashes:
+            # Decided from the manifest alone: a no-op build reads no vectors.
+            return BuildReport(root, len(parsed), live[1]["counts"]["passages"], 0, False, time.perf_counter() - t0)
 
+        previous = _previous_parts(live[0]) if live else None
         parts: list[_DocPart] = []
         for doc in parsed:
-            old = prev and prev[0]["documents"].get(doc.document.doc_id)
-            reuse = old and old["hash"] == doc.content_hash and doc.document.doc_id in prev[1]
-            parts.append(prev[1][doc.document.doc_id] if reuse else _new_part(doc, encoder, settings))
+            doc_id = doc.document.doc_id
+            reuse = previous and old_hashes.get(doc_id) == doc.content_hash and doc_id in previous
+            parts.append(previous[doc_id] if reuse else _new_part(doc, encoder, settings))
         if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
 

@@ -26,9 +26,8 @@ from assistant import Assistant, answering  # noqa: E402
 from assistant.evaluation import citation_matches, evidence_span, load_jsonl, load_questions  # noqa: E402
 
 
-def features(qa: Assistant, question: str, history=None):
-    ev = qa._evidence(question, history, 5, None)
-    return ev
+def features(qa: Assistant, question: str) -> answering.Evidence:
+    return qa._evidence(question, None, 5, None)
 
 
 def main() -> None:

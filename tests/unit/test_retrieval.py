@@ -61,3 +61,11 @@ def test_document_lookup(fake_index, encoder):
     assert doc.authors == ("Yuchi Zhou", "Wen Bao")
     with pytest.raises(InputError):
         qa.document("missing")
+
+
+def test_evaluation_overlap_rules():
+    from assistant.evaluation import citation_matches, holds
+
+    p = Passage("d", "T", "", "x" * 100, 100, 200)
+    assert holds(p, "d", (150, 250)) and not holds(p, "d", (160, 300)) and not holds(p, "e", (150, 250))
+    assert citation_matches("d", (0, 100), "d", (40, 60)) and not citation_matches("d", (0, 100), "d", (95, 200))

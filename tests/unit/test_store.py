@@ -73,9 +73,14 @@ def test_damaged_index_gets_a_clear_message(fake_index, encoder, damage):
     assert "rebuild" in str(err.value)
 
 
-def test_unchanged_corpus_writes_nothing(corpus, fake_index, encoder):
+def test_unchanged_corpus_writes_nothing(corpus, fake_index, encoder, monkeypatch):
     before = live(fake_index)
     encoder.calls.clear()
+
+    def no_vector_reads(*a, **k):
+        raise AssertionError("a no-op build must decide from the manifest alone")
+
+    monkeypatch.setattr(vectors, "load", no_vector_reads)
     report = Assistant.build(corpus, fake_index, encoder=encoder)
     assert not report.changed and report.embedded == 0
     assert encoder.calls == []
