@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from .ingest import ParsedDocument
 from .sentences import SENTENCE_BREAK
 from .types import Passage
@@ -56,6 +54,8 @@ def chunk_document(
         prefix = embed_text(doc.title, section.title, "", settings)
         prefix_tokens = count_tokens([prefix])[0] - 2 if prefix else 0
         budget = max(16, min(settings.chunk_tokens, max_tokens - 2 - prefix_tokens))
+        from langchain_text_splitters import RecursiveCharacterTextSplitter  # only builds pay its import
+
         splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             is_separator_regex=True,

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import answering, store, vectors
 from .chunking import ChunkSettings
-from .encoder import Encoder, default_encoder
+from .encoder import Encoder, default_encoder, query_encoder
 from .errors import AssistantError, IndexCorruptError, IndexIncompatibleError, InputError
 from .indexing import BuildReport, build_index
 from .ingest import read_corpus
@@ -54,6 +54,8 @@ class Assistant:
 
     def __init__(self, generation: Path, encoder: Encoder | None = None) -> None:
         self.path = generation
+        # The folder that holds CURRENT (and the exported query model), when there is one.
+        self.root = generation.parent if (generation.parent / store.CURRENT).is_file() else generation
         self.manifest = store.read_manifest(generation)
         model = self.manifest.get("model", {})
         self._encoder = encoder
@@ -116,9 +118,26 @@ class Assistant:
 
     @property
     def encoder(self) -> Encoder:
+        """The question encoder, made on first use (ONNX when the index has it)."""
         if self._encoder is None:
-            self._encoder = default_encoder()
+            self._encoder = query_encoder(self.root)
         return self._encoder
+
+    def reloaded(self) -> "Assistant":
+        """This assistant, or a new one on the index's newer generation if a writer has switched it.
+
+        A server calls this per request: readers keep the generation they
+        started with, so each request sees one whole index, old or new.
+        """
+        if self.root == self.path:
+            return self
+        try:
+            live = store.resolve_generation(self.root)
+        except AssistantError:
+            return self  # CURRENT is mid-swap or damaged: keep serving what we have
+        if live == self.path:
+            return self
+        return Assistant(live, self._encoder)
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
         return self._search(query, k, documents, fusion)[1]

@@ -6,6 +6,7 @@ need them, so importing this module is cheap.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -111,6 +112,141 @@ class MiniLMEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+
+
+    def export_onnx(self, folder: Path) -> Path:
+        """Write this model (with its pooling) as ONNX for the fast query path.
+
+        The export runs through torch once, at build time; the file is written
+        to a temporary name and renamed, so a crash never leaves half a model.
+        """
+        import torch
+
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / ONNX_FILE
+        tmp = folder / f".{ONNX_FILE}.tmp-{os.getpid()}"
+        module = _Pooled(self._model[0].auto_model).eval()
+        ids = torch.ones((2, 8), dtype=torch.long)
+        axes = {name: {0: "batch", 1: "tokens"} for name in _ONNX_INPUTS}
+        import warnings
+
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer warnings about Python control flow in BERT
+                torch.onnx.export(
+                    module, (ids, ids, torch.zeros_like(ids)), str(tmp),
+                    input_names=list(_ONNX_INPUTS), output_names=["embedding"],
+                    dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=17, dynamo=False,
+                )
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        (folder / ONNX_INFO).write_text(json.dumps({"model": self.name, "dim": self.dim}) + "\n")
+        return target
+
+
+_ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+ONNX_FILE = "model.onnx"
+ONNX_INFO = "model.json"
+
+
+def _Pooled(auto_model):
+    """The transformer plus mean pooling and normalization, as one torch module to export."""
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = auto_model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    return Pooled()
+
+
+class OnnxEncoder:
+    """The same model exported to ONNX, run with onnxruntime: no torch, sub-second start.
+
+    Gives the sentence-transformers vectors to within 1e-6 (a test checks it);
+    used for questions, while builds keep sentence-transformers.
+    """
+
+    name = MODEL_NAME
+    dim = MODEL_DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, folder: Path, batch_size: int = 32) -> None:
+        import onnxruntime
+
+        self.folder = Path(folder)
+        self.batch_size = batch_size
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # warnings would reach the CLI user's terminal
+        self._session = onnxruntime.InferenceSession(
+            str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        tok.enable_truncation(MAX_TOKENS)
+        tok.enable_padding()
+        self._tokenizer = tok
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for at in range(0, len(texts), self.batch_size):
+            batch = self._tokenizer.encode_batch(list(texts[at : at + self.batch_size]))
+            ids = np.array([e.ids for e in batch], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            out[at : at + len(batch)] = self._session.run(None, feeds)[0]
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        self._tokenizer.no_truncation()
+        try:
+            return [sum(e.attention_mask) for e in self._tokenizer.encode_batch(list(texts))]
+        finally:
+            self._tokenizer.enable_truncation(MAX_TOKENS)
+
+
+def onnx_folder(index_root: Path) -> Path:
+    """Where an index keeps its exported query model (beside its generations, shared by them)."""
+    return Path(index_root) / "query-model"
+
+
+def has_onnx(folder: Path) -> bool:
+    try:
+        info = json.loads((folder / ONNX_INFO).read_text())
+    except (OSError, ValueError):
+        return False
+    return info.get("model") == MODEL_NAME and (folder / ONNX_FILE).is_file()
+
+
+def query_encoder(index_root: Path | None) -> Encoder:
+    """The fastest encoder that gives the index's vectors: ONNX when exported, else sentence-transformers."""
+    folder = onnx_folder(index_root) if index_root is not None else None
+    if folder is not None and has_onnx(folder):
+        try:
+            return OnnxEncoder(folder)
+        except ImportError:
+            reason = "onnxruntime is not installed"
+        except Exception as exc:  # a damaged file: slower, but still correct
+            reason = f"it could not be loaded ({type(exc).__name__})"
+    else:
+        reason = "the index has no exported query model"
+    print(
+        f"policyqa: using sentence-transformers for questions because {reason} "
+        f"(slower start; `policyqa build` exports the fast one)",
+        file=sys.stderr,
+    )
+    return MiniLMEncoder()
 
 
 def default_encoder() -> Encoder:

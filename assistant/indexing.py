@@ -7,6 +7,7 @@ documents are embedded, and an unchanged corpus writes nothing at all.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import store, vectors
 from .chunking import ChunkSettings, chunk_document, embed_text
-from .encoder import Encoder
+from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError
 from .ingest import INGEST_VERSION, ParsedDocument, read_corpus
 from .lexical import SETTINGS as LEXICAL_SETTINGS
@@ -98,6 +99,17 @@ def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) ->
     return _DocPart(passages, sentences)
 
 
+def _ensure_query_model(root: Path, encoder: Encoder) -> None:
+    """Export the model to ONNX beside the index once, so questions need no torch."""
+    export = getattr(encoder, "export_onnx", None)
+    if export is None or has_onnx(onnx_folder(root)):
+        return
+    try:
+        export(onnx_folder(root))
+    except ImportError as exc:  # the index still works, questions just start slower
+        print(f"policyqa: no fast query model exported ({exc}); run `make setup`", file=sys.stderr)
+
+
 def build_index(
     corpus: str | Path | Sequence[ParsedDocument],
     index: str | Path,
@@ -115,6 +127,7 @@ def build_index(
         raise AssistantError("the corpus has no documents")
 
     with store.new_generation(root) as writer:
+        _ensure_query_model(root, encoder)
         live = _live_manifest(root, encoder, settings)
         old_hashes = {d: v["hash"] for d, v in live[1]["documents"].items()} if live else {}
         hashes = {p.document.doc_id: p.content_hash for p in parsed}

@@ -79,3 +79,36 @@ def test_beir_folder_build_and_eval(tmp_path):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["queries"] == 2 and result["ndcg@10"] == 1.0 and result["recall@100"] == 1.0
+
+
+def test_onnx_query_model_gives_the_same_vectors(real_index, real_qa):
+    """The fast query path (ONNX, no torch) and the build path agree to float precision."""
+    from assistant.encoder import MiniLMEncoder, OnnxEncoder, onnx_folder
+
+    assert isinstance(real_qa.encoder, OnnxEncoder)
+    texts = [
+        "what obstacles block migrant citizenization?",
+        "hukou",
+        real_qa.passages[0].text,  # long: padding and the 256-token window both matter
+        "户籍制度改革 and land rights",
+    ]
+    fast = OnnxEncoder(onnx_folder(real_index)).encode(texts)
+    slow = MiniLMEncoder().encode(texts)
+    assert fast.shape == slow.shape == (4, 384)
+    assert np.abs(fast - slow).max() < 1e-5
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+def test_without_the_onnx_file_questions_fall_back_to_sentence_transformers(real_index, tmp_path, capsys):
+    import shutil
+
+    from assistant.encoder import MiniLMEncoder, onnx_folder
+
+    copy = tmp_path / "index"
+    shutil.copytree(real_index, copy)
+    shutil.rmtree(onnx_folder(copy))
+    qa = Assistant.load(copy)
+    hits = qa.search("what obstacles block migrant citizenization?", k=3)
+    assert isinstance(qa.encoder, MiniLMEncoder)
+    assert "using sentence-transformers for questions" in capsys.readouterr().err
+    assert any("hard to settle down" in h.text for h in hits)

@@ -54,6 +54,7 @@ def test_search_json_with_fake_encoder(capsys, fake_index, monkeypatch, encoder)
     import assistant.core as core
 
     monkeypatch.setattr(core, "default_encoder", lambda: encoder)
+    monkeypatch.setattr(core, "query_encoder", lambda root: encoder)
     code, out, _ = run(capsys, "search", "Huichuan micro loan", "--k", "3", "--index", str(fake_index), "--json")
     data = json.loads(out)
     assert code == 0 and len(data["passages"]) == 3
