@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.setup-done
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast index tune clean
+.PHONY: setup run test test-fast browser index tune clean
 
 setup: $(STAMP)
 
@@ -21,13 +21,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Build the bundled corpus's index if it is missing or stale, then show the product.
+# Build the bundled corpus's index if it is missing or stale, then start the web chat and API.
 run: setup
 	$(BIN)/policyqa build
-	$(BIN)/policyqa ask "what obstacles block migrant citizenization?"
+	$(BIN)/policyqa serve
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium (a test tool's own browser download fails offline).
+browser:
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not e2e"

@@ -197,17 +197,23 @@ def build_answer(
         return Answer(question=question, answered=False, text=NOT_COVERED, passages=tuple(passages))
     citations: list[Citation] = []
     parts: list[str] = []
+    taken: list[tuple[str, int, int]] = []
     for group in groups:
         markers = []
         quote_text = None
         for c in group:
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
+            # A quote widened to the sentence before it may now cover an earlier quote: say it once.
+            if any(d == doc.doc_id and s < te and ts < e for d, ts, te in taken):
+                continue
+            taken.append((doc.doc_id, s, e))
             n = len(citations) + 1
             citations.append(Citation(n, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))
             markers.append(f"[{n}]")
             quote_text = quote_text or " ".join(doc.text[s:e].split())
-        parts.append(f"{quote_text} {''.join(markers)}")
+        if markers:
+            parts.append(f"{quote_text} {''.join(markers)}")
     return Answer(
         question=question,
         answered=True,

@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print the Answer as JSON")
     out.add_argument("--markdown", action="store_true", help="print a report-ready Markdown block")
 
+    p = sub.add_parser("serve", help="start the web chat and the JSON API")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    _index_arg(p)
+    p.add_argument("--auth-file", metavar="FILE", default=os.environ.get("POLICYQA_AUTH_FILE"),
+                   help="require a login: a file of user:password lines (or set POLICYQA_AUTH_FILE)")
+
     p = sub.add_parser("eval", help="measure retrieval (and answers) on labelled questions, or a BEIR folder")
     p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl", help="labelled questions (default: tests/data/questions.jsonl)")
     p.add_argument("--split", help="only questions of this split (labelled: tune|heldout; BEIR: test|train|dev)")
@@ -157,7 +164,17 @@ def _cmd_ask(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
+def _cmd_serve(args) -> int:
+    from . import server
+
+    users = server.read_auth_file(args.auth_file) if args.auth_file else None
+    if not 0 < args.port < 65536:
+        raise AssistantError(f"--port {args.port} is not a port number (1-65535)")
+    server.serve(_load(args.index), args.host, args.port, users)
+    return 0
+
+
+COMMANDS = {"serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

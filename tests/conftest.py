@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,66 @@ def real_qa(real_index: Path):
     from assistant import Assistant
 
     return Assistant.load(real_index)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(index: Path, *args: str, timeout: float = 90.0):
+    """`policyqa serve` in a subprocess on a free port; yields its base URL once /healthz answers."""
+    import httpx
+
+    port = free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index), "--port", str(port), *args],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited with {proc.returncode}: {log.read()}")
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not answer /healthz in time")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.seek(0)
+        output = log.read()
+        log.close()
+        # A traceback in the server's own log means a request reached code that crashed.
+        assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="session")
+def server_url(real_index: Path):
+    with running_server(real_index) as url:
+        yield url
+
+
+def build_with_real_model(corpus: Path, index: Path, real_index: Path) -> None:
+    """Index a small corpus with the real model, reusing the session index's exported query model."""
+    from assistant import Assistant
+    from assistant.encoder import onnx_folder
+
+    shutil.copytree(onnx_folder(real_index), onnx_folder(index))
+    Assistant.build(corpus, index)

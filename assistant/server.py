@@ -1,0 +1,264 @@
+"""One HTTP server: the JSON API under ``/api``, health at ``/healthz``, the web chat at ``/``.
+
+Everything a client sends is untrusted: bodies are validated by pydantic and
+bounded in size, errors are JSON with one readable ``error`` line (never a
+traceback), and when an auth file is given every route but ``/healthz`` asks
+for HTTP Basic credentials, the chat page and Gradio's own routes included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from .core import MAX_K, MAX_QUERY_CHARS, Assistant
+from .errors import AssistantError, InputError
+
+log = logging.getLogger("policyqa.server")
+
+MAX_API_BODY = 256 * 1024  # a question and a long history fit many times over
+MAX_UPLOAD_BODY = 25 * 1024 * 1024  # the chat's upload route: files up to the ingest limit
+MAX_HISTORY = 20
+PER_CLIENT = 4  # requests one client may have running at once; the rest wait their turn
+CLIENT_WAIT_SECONDS = 30
+
+
+class LiveAssistant:
+    """The assistant on the newest generation of its index, switched without a restart."""
+
+    def __init__(self, qa: Assistant) -> None:
+        self._qa = qa
+        self._lock = threading.Lock()
+
+    def get(self) -> Assistant:
+        with self._lock:
+            self._qa = self._qa.reloaded()
+            return self._qa
+
+
+# ------------------------------------------------------------------ request and response bodies
+
+
+class Turn(BaseModel):
+    """One earlier turn of the conversation (only the question is needed to resolve a follow-up)."""
+
+    model_config = ConfigDict(extra="ignore")
+    question: str = Field(max_length=MAX_QUERY_CHARS)
+    answer: str | None = Field(default=None, max_length=50_000)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the question, in plain language")
+    history: list[Turn | Annotated[str, Field(max_length=MAX_QUERY_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_HISTORY, description="earlier turns, oldest first"
+    )
+    k: int = Field(default=5, ge=1, le=MAX_K, description="passages to draw on")
+    documents: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        default=None, max_length=1000, description="search only these document ids"
+    )
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+# ------------------------------------------------------------------ auth and limits
+
+
+def read_auth_file(path: str | Path) -> dict[str, str]:
+    """``user:password`` per line (blank lines and ``#`` comments ignored)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistantError(f"cannot read the auth file {path}: {exc}") from None
+    users: dict[str, str] = {}
+    for n, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password:
+            raise AssistantError(f"{path}, line {n}: expected user:password")
+        users[user] = password
+    if not users:
+        raise AssistantError(f"the auth file {path} names no users")
+    return users
+
+
+def _authorized(header: str | None, users: dict[str, str]) -> bool:
+    if not header or not header.lower().startswith("basic "):
+        return False
+    try:
+        user, _, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    expected = users.get(user, "")
+    # Compare in constant time, and compare even for unknown users, so timing tells nothing.
+    return hmac.compare_digest(password.encode(), expected.encode()) and user in users
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class GuardMiddleware(BaseHTTPMiddleware):
+    """Auth (when configured), body-size limits and a per-client cap on requests in flight."""
+
+    def __init__(self, app, users: dict[str, str] | None) -> None:
+        super().__init__(app)
+        self.users = users
+        self._slots: dict[str, asyncio.Semaphore] = {}  # touched only on the event loop
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if self.users is not None and path != "/healthz" and not _authorized(request.headers.get("authorization"), self.users):
+            return _error(401, "log in first (HTTP Basic credentials from the server's auth file)",
+                          {"WWW-Authenticate": 'Basic realm="policyqa", charset="UTF-8"'})
+        limit = MAX_API_BODY if path.startswith("/api/") else MAX_UPLOAD_BODY
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return _error(400, "the Content-Length header is not a number")
+            if int(length) > limit:
+                return _error(413, f"the request body is {int(length)} bytes; the limit here is {limit}")
+        elif request.method in ("POST", "PUT", "PATCH") and path.startswith("/api/"):
+            body = await request.body()  # chunked: read it (bounded below) to measure it
+            if len(body) > limit:
+                return _error(413, f"the request body is over the limit of {limit} bytes")
+        if not path.startswith("/api/"):
+            return await call_next(request)
+        # A client's requests beyond PER_CLIENT wait here, before taking a worker thread,
+        # so one busy client queues behind itself instead of starving the others.
+        client = request.client.host if request.client else "?"
+        slot = self._slots.setdefault(client, asyncio.Semaphore(PER_CLIENT))
+        try:
+            await asyncio.wait_for(slot.acquire(), timeout=CLIENT_WAIT_SECONDS)
+        except TimeoutError:
+            return _error(429, "too many requests from this client at once; try again shortly")
+        try:
+            return await call_next(request)
+        finally:
+            slot.release()
+
+
+# ------------------------------------------------------------------ the app
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            where, msg = "", "the body is not valid JSON"
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool = True) -> FastAPI:
+    """The FastAPI app: JSON API, health, OpenAPI docs at /docs, and (with ``chat``) the web chat at /."""
+    live = LiveAssistant(qa)
+    app = FastAPI(
+        title="policyqa",
+        version="0.1.0",
+        description="Cited answers and passage search over a corpus of policy documents. "
+        "Every citation is an exact span: document.text[start:end] == quote.",
+    )
+    app.state.live = live
+    app.add_middleware(GuardMiddleware, users=users)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, _validation_message(exc))
+
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
+        return _error(404 if str(exc).startswith("unknown document id") and request.method == "GET" else 400, str(exc))
+
+    @app.exception_handler(AssistantError)
+    async def _unavailable(request: Request, exc: AssistantError) -> JSONResponse:
+        return _error(503, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(500, "internal error (logged on the server)")
+
+    responses: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody},
+    }
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        current = live.get()
+        return {"status": "ok", "documents": len(current.documents()), "passages": len(current.passages),
+                "index": current.path.name}
+
+    @app.post("/api/ask", tags=["answers"], responses=responses)
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """An extractive answer with numbered citations, or ``answered: false`` with related passages."""
+        history = [t.question if isinstance(t, Turn) else t for t in body.history]
+        return live.get().ask(body.question, history, k=body.k, documents=body.documents).to_dict()
+
+    @app.get("/api/search", tags=["search"], responses=responses)
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the query")],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+        doc: Annotated[list[str] | None, Query(max_length=1000, description="limit to these document ids")] = None,
+    ) -> dict[str, Any]:
+        """The passages that best match ``q``, best first."""
+        hits = live.get().search(q, k=k, documents=doc)
+        return {"query": q, "passages": [h.to_dict() for h in hits]}
+
+    @app.get("/api/documents", tags=["documents"])
+    def documents() -> dict[str, Any]:
+        """Every document of the index, without its text."""
+        return {"documents": [_summary(d) for d in live.get().documents()]}
+
+    @app.get("/api/documents/{doc_id}", tags=["documents"], responses={404: {"model": ErrorBody}})
+    def document(doc_id: Annotated[str, PathParam(max_length=500)]) -> dict[str, Any]:
+        """One document with its full text (citations' ``start``/``end`` index into it)."""
+        return live.get().document(doc_id).to_dict()
+
+    if chat:
+        import gradio as gr
+
+        from .webchat import CSS, HEAD, build_chat
+
+        blocks = build_chat(live.get)
+        blocks.queue(default_concurrency_limit=4, max_size=64)
+        gr.mount_gradio_app(app, blocks, path="/", css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"])
+    return app
+
+
+def _summary(doc) -> dict[str, Any]:
+    d = doc.to_dict()
+    d["characters"] = len(d.pop("text"))
+    return d
+
+
+def serve(qa: Assistant, host: str, port: int, users: dict[str, str] | None,
+          say: Callable[[str], None] = print) -> None:
+    import uvicorn
+
+    app = create_app(qa, users=users)
+    where = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else f"every network that reaches {host}"
+    say(f"policyqa: serving {len(qa.documents())} documents at http://{host}:{port}/ "
+        f"(API at /api, docs at /docs); reachable from {where}; "
+        + ("login required" if users else "no login (use --auth-file to require one)"))
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

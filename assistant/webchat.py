@@ -1,0 +1,242 @@
+"""The web chat (Gradio): answers with clickable markers, a sources panel, filters, export.
+
+Every string that came from a user or a document is escaped here before it
+reaches the page: HTML-escaped, and in the chat (which renders Markdown) its
+Markdown punctuation backslash-escaped too, so text shows as text and no
+link, image or script can be made of it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import render
+from .core import MAX_QUERY_CHARS, Assistant
+from .errors import AssistantError
+from .types import Answer
+
+EXAMPLES = [
+    "What obstacles block migrant citizenization?",
+    "Why do few migrant workers return to the countryside?",
+    "How did Huichuan support returning migrants who start businesses?",
+    "What is the minimum wage in Guangdong?",
+]
+NOT_COVERED_TITLE = "The documents do not cover this."
+CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
+
+# Markdown punctuation that could start markup (links, images, emphasis, code, HTML, math, tables).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$<>])")
+_MARKERS_AT_END = re.compile(r"((?:\s*\[\d+\])+)\s*$")
+
+
+def md_escape(text: str) -> str:
+    """Text that a Markdown renderer shows verbatim (and that is inert as HTML)."""
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\n", "  \n")
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def chat_message(answer: Answer, turn: int) -> str:
+    """The assistant's message: escaped quotes, markers as links to the sources panel."""
+    if not answer.answered:
+        related = " The closest passages are listed under Sources, as related reading, not as an answer." \
+            if answer.passages else ""
+        return f"**{NOT_COVERED_TITLE}**\n\n{md_escape(answer.text)}{related}"
+    paragraphs = []
+    for para in answer.text.split("\n\n"):
+        m = _MARKERS_AT_END.search(para)
+        body, markers = (para[: m.start()], re.findall(r"\d+", m.group(1))) if m else (para, [])
+        links = "".join(f'<a href="#src-{turn}-{n}" class="cite">[{n}]</a>' for n in markers)
+        paragraphs.append(f"{md_escape(body.strip())} {links}".strip())
+    return "\n\n".join(paragraphs)
+
+
+def _context(text: str, start: int, end: int) -> tuple[str, str]:
+    """The rest of the quote's paragraph on each side, bounded, cut only between words."""
+    a = text.rfind("\n\n", max(0, start - CONTEXT_CHARS), start)
+    if a >= 0:
+        a += 2
+    else:
+        a = max(0, start - CONTEXT_CHARS)
+        if a > 0:
+            space = text.find(" ", a, start)
+            a = space + 1 if space >= 0 else start
+    b = text.find("\n\n", end, end + CONTEXT_CHARS)
+    if b < 0:
+        b = min(len(text), end + CONTEXT_CHARS)
+        if b < len(text):
+            space = text.rfind(" ", end, b)
+            b = space if space >= 0 else end
+    cut_before = a > 0 and text[a - 1] != "\n"
+    cut_after = b < len(text) and text[b] != "\n"
+    return ("… " if cut_before else "") + text[a:start], text[end:b] + (" …" if cut_after else "")
+
+
+def _meta(qa: Assistant, doc_id: str) -> str:
+    doc = qa.document(doc_id)
+    who = ", ".join(doc.authors) or "author not stated"
+    parts = [who, doc.date or "undated", doc.source]
+    return " · ".join(_esc(p) for p in parts if p)
+
+
+def sources_html(turns: list[dict[str, Any]], qa: Assistant) -> str:
+    """Every turn's sources, newest first; each is a <details> a marker can open."""
+    if not turns:
+        return ('<div class="pqa-empty">Sources appear here. Each marker [n] in an answer opens the passage '
+                "it quotes, with the quoted sentence highlighted.</div>")
+    out = []
+    for turn in range(len(turns), 0, -1):
+        answer: Answer = turns[turn - 1]["answer"]
+        out.append(f'<section class="pqa-turn"><h4>Q{turn}: {_esc(answer.question)}</h4>')
+        if answer.answered:
+            for c in answer.citations:
+                try:
+                    text = qa.document(c.doc_id).text
+                    meta = _meta(qa, c.doc_id)
+                except AssistantError:  # the document was removed since this answer
+                    text, meta = c.quote, "no longer in the index"
+                    c_start, c_end = 0, len(c.quote)
+                else:
+                    c_start, c_end = c.start, c.end
+                before, after = _context(text, c_start, c_end)
+                where = " — ".join(_esc(x) for x in (c.title, c.section) if x)
+                out.append(
+                    f'<details class="pqa-source" id="src-{turn}-{c.n}"><summary><b>[{c.n}]</b> {where}</summary>'
+                    f'<div class="pqa-meta">{meta} · characters {c.start}–{c.end} of <code>{_esc(c.doc_id)}</code></div>'
+                    f'<blockquote>{_esc(before)}<mark>{_esc(c.quote)}</mark>{_esc(after)}</blockquote></details>'
+                )
+        else:
+            out.append('<div class="pqa-abstain">Not covered by the documents. Related passages, not an answer:</div>')
+            for i, p in enumerate(answer.passages[:3], start=1):
+                where = " — ".join(_esc(x) for x in (p.title, p.section) if x)
+                out.append(
+                    f'<details class="pqa-related" id="rel-{turn}-{i}"><summary>{where}</summary>'
+                    f'<blockquote>{_esc(p.text)}</blockquote></details>'
+                )
+        out.append("</section>")
+    return "".join(out)
+
+
+CSS = """
+#pqa-sources { max-height: 640px; overflow-y: auto; }
+#pqa-sources, #pqa-chat { overflow-wrap: anywhere; word-break: break-word; }
+.pqa-turn h4 { margin: 0.8em 0 0.3em; }
+.pqa-source, .pqa-related { border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: 0.3em 0.6em; margin: 0.3em 0; }
+.pqa-source[open] { background: var(--background-fill-secondary); }
+.pqa-source summary, .pqa-related summary { cursor: pointer; }
+.pqa-meta { font-size: 0.85em; opacity: 0.8; margin: 0.3em 0; }
+.pqa-source blockquote, .pqa-related blockquote { margin: 0.3em 0; white-space: pre-wrap; }
+.pqa-source mark { background: #ffe58a; color: #000; padding: 0 2px; }
+.pqa-abstain { font-weight: 600; margin: 0.3em 0; }
+.pqa-flash { outline: 3px solid #f0a500; }
+a.cite { text-decoration: none; font-weight: 600; }
+"""
+
+# A marker [n] opens and scrolls to its source. Capture phase, so it wins over the chat's own link handling.
+HEAD = """
+<script>
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest('a[href^="#src-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  var target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  target.open = true;
+  target.scrollIntoView({block: "nearest", behavior: "smooth"});
+  target.classList.add("pqa-flash");
+  setTimeout(function () { target.classList.remove("pqa-flash"); }, 1500);
+}, true);
+</script>
+"""
+
+
+def build_chat(get_qa: Callable[[], Assistant]) -> gr.Blocks:
+    """The chat page; ``get_qa`` returns the assistant on the index's current generation."""
+    download_dir = Path(tempfile.mkdtemp(prefix="policyqa-answers-"))
+
+    def choices() -> list[tuple[str, str]]:
+        return [(f"{d.title} ({d.date or 'undated'})", d.doc_id) for d in get_qa().documents()]
+
+    def respond(question: str, chat: list, turns: list, documents: list[str] | None):
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("Type a question first.")
+            return chat, turns, gr.skip(), gr.skip(), gr.skip(), question
+        if len(question) > MAX_QUERY_CHARS:
+            gr.Warning(f"The question is {len(question)} characters long; the limit is {MAX_QUERY_CHARS}.")
+            return chat, turns, gr.skip(), gr.skip(), gr.skip(), question
+        qa = get_qa()
+        history = [t["question"] for t in turns]
+        try:
+            answer = qa.ask(question, history, documents=documents or None)
+        except AssistantError as exc:
+            chat = chat + [{"role": "user", "content": md_escape(question)},
+                           {"role": "assistant", "content": f"**Could not answer:** {md_escape(str(exc))}"}]
+            return chat, turns, gr.skip(), gr.skip(), gr.skip(), ""
+        turns = turns + [{"question": question, "answer": answer}]
+        chat = chat + [{"role": "user", "content": md_escape(question)},
+                       {"role": "assistant", "content": chat_message(answer, len(turns))}]
+        report = render.markdown(answer)
+        folder = download_dir / secrets.token_hex(8)  # one folder per answer: the file keeps a plain name
+        folder.mkdir()
+        path = folder / "policyqa-answer.md"
+        path.write_text(report, encoding="utf-8")
+        return chat, turns, sources_html(turns, qa), report, gr.update(value=str(path), interactive=True), ""
+
+    def clear():
+        return [], [], sources_html([], get_qa()), "", gr.update(value=None, interactive=False), ""
+
+    with gr.Blocks(title="Policy documents — cited answers", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## Ask the policy documents\n"
+            "Answers are sentences quoted from the documents. Click a marker such as **[1]** to open its source, "
+            "with the quoted sentence highlighted. When the documents do not answer, the chat says so."
+        )
+        turns = gr.State([])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(
+                    label="Conversation", elem_id="pqa-chat", height=520, latex_delimiters=[],
+                    sanitize_html=True, feedback_options=None, buttons=[], group_consecutive_messages=False,
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        placeholder="Ask a question, or a follow-up such as “and their children?”",
+                        show_label=False, scale=5, max_length=MAX_QUERY_CHARS, elem_id="pqa-question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="pqa-ask")
+                documents = gr.Dropdown(
+                    choices=choices(), multiselect=True, value=[], elem_id="pqa-documents",
+                    label="Search in", info="Leave empty to search all documents.",
+                )
+                gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+                with gr.Row():
+                    clear_btn = gr.Button("Clear conversation", elem_id="pqa-clear")
+                    download = gr.DownloadButton("Download answer (.md)", interactive=False, elem_id="pqa-download")
+                with gr.Accordion("Answer with references, as Markdown for a report", open=False):
+                    report = gr.Textbox(show_label=False, lines=8, buttons=["copy"], interactive=False,
+                                        elem_id="pqa-markdown")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(sources_html([], get_qa()), elem_id="pqa-sources")
+
+        outputs = [chat, turns, sources, report, download, box]
+        inputs = [box, chat, turns, documents]
+        send.click(respond, inputs, outputs, api_name="ask", concurrency_id="ask")
+        box.submit(respond, inputs, outputs, api_visibility="private", concurrency_id="ask")
+        clear_btn.click(clear, None, outputs, api_visibility="private", queue=False)
+        demo.load(lambda: gr.update(choices=choices()), None, documents, api_visibility="private", queue=False)
+    return demo

@@ -1,0 +1,175 @@
+"""The JSON API over real HTTP, against `policyqa serve` started in a subprocess with the real model."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import running_server
+
+pytestmark = pytest.mark.e2e
+QUESTION = "what obstacles block migrant citizenization?"
+
+
+@pytest.fixture(scope="module")
+def api(server_url):
+    with httpx.Client(base_url=server_url, timeout=30) as client:
+        yield client
+
+
+def test_health_and_openapi(api):
+    health = api.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["documents"] == 5 and health.json()["passages"] > 50
+    spec = api.get("/openapi.json").json()
+    assert {"/api/ask", "/api/search", "/api/documents", "/api/documents/{doc_id}", "/healthz"} <= set(spec["paths"])
+    assert api.get("/docs").status_code == 200
+
+
+def test_ask_returns_checkable_citations(api):
+    r = api.post("/api/ask", json={"question": QUESTION})
+    assert r.status_code == 200
+    answer = r.json()
+    assert answer["answered"] is True
+    assert {"question", "answered", "text", "citations", "passages", "references"} <= set(answer)
+    assert answer["citations"] and "[1]" in answer["text"]
+    texts: dict[str, str] = {}
+    for c in answer["citations"]:
+        if c["doc_id"] not in texts:
+            texts[c["doc_id"]] = api.get(f"/api/documents/{c['doc_id']}").json()["text"]
+        assert texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"]
+    assert any("hard to settle down" in c["quote"] for c in answer["citations"])
+
+
+def test_ask_abstains_with_related_passages(api):
+    answer = api.post("/api/ask", json={"question": "What is the statutory minimum wage in Guangdong in 2024?"}).json()
+    assert answer["answered"] is False
+    assert answer["citations"] == [] and answer["passages"]
+    assert "do not cover" in answer["text"].lower() or "not cover" in answer["text"].lower()
+
+
+def test_ask_follow_up_uses_history(api):
+    first = "How did Huichuan help returning migrant workers start businesses?"
+    answer = api.post("/api/ask", json={"question": "what loans did they get?", "history": [{"question": first}], "k": 5})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["answered"]
+    assert any("loan" in c["quote"].lower() for c in body["citations"])
+
+
+def test_document_filter_limits_citations(api):
+    docs = api.get("/api/documents").json()["documents"]
+    assert len(docs) == 5 and all("text" not in d and d["characters"] > 0 for d in docs)
+    only = docs[0]["doc_id"]
+    answer = api.post("/api/ask", json={"question": QUESTION, "documents": [only]}).json()
+    assert all(c["doc_id"] == only for c in answer["citations"])
+    assert all(p["doc_id"] == only for p in answer["passages"])
+    hits = api.get("/api/search", params={"q": "hukou reform", "k": 3, "doc": only}).json()["passages"]
+    assert len(hits) == 3 and {h["doc_id"] for h in hits} == {only}
+
+
+def test_search(api):
+    body = api.get("/api/search", params={"q": "rural pension gap", "k": 4}).json()
+    assert len(body["passages"]) == 4
+    scores = [p["score"] for p in body["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert set(body["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score"}
+
+
+BAD_ASKS = {
+    "empty question": {"question": ""},
+    "blank question": {"question": "   \n "},
+    "question too long": {"question": "x" * 2001},
+    "k zero": {"question": QUESTION, "k": 0},
+    "k too big": {"question": QUESTION, "k": 101},
+    "k not a number": {"question": QUESTION, "k": "five"},
+    "question not text": {"question": 42},
+    "no question": {"k": 3},
+    "unknown field": {"question": QUESTION, "mode": "llm"},
+    "unknown document": {"question": QUESTION, "documents": ["no-such-doc"]},
+    "documents not a list": {"question": QUESTION, "documents": "abc"},
+    "history too long": {"question": QUESTION, "history": ["q"] * 21},
+    "history of wrong type": {"question": QUESTION, "history": [{"answer": 3}]},
+    "body is a list": [QUESTION],
+}
+
+
+def _assert_clean_error(r: httpx.Response, low: int = 400, high: int = 499) -> str:
+    assert low <= r.status_code <= high, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json")
+    message = r.json()["error"]
+    assert isinstance(message, str) and message and "Traceback" not in message
+    return message
+
+
+@pytest.mark.parametrize("body", BAD_ASKS.values(), ids=BAD_ASKS.keys())
+def test_bad_ask_bodies_get_a_4xx_with_a_message(api, body):
+    _assert_clean_error(api.post("/api/ask", json=body))
+
+
+def test_specific_messages(api):
+    assert "2000" in _assert_clean_error(api.post("/api/ask", json={"question": "x" * 2001}))
+    assert "no-such-doc" in _assert_clean_error(api.post("/api/ask", json={"question": QUESTION, "documents": ["no-such-doc"]}))
+    assert "JSON" in _assert_clean_error(api.post("/api/ask", content=b'{"question": ', headers={"content-type": "application/json"}))
+    assert _assert_clean_error(api.get("/api/documents/no-such-doc"), 404, 404)
+
+
+def test_malformed_and_oversized_requests(api):
+    _assert_clean_error(api.post("/api/ask", content=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}))
+    _assert_clean_error(api.post("/api/ask", content=b"question=hi", headers={"content-type": "application/x-www-form-urlencoded"}))
+    big = json.dumps({"question": QUESTION, "history": ["y" * 1000] * 400}).encode()
+    assert "limit" in _assert_clean_error(api.post("/api/ask", content=big, headers={"content-type": "application/json"}), 413, 413)
+    _assert_clean_error(api.get("/api/search", params={"q": ""}))
+    _assert_clean_error(api.get("/api/search", params={"q": "hukou", "k": 1000}))
+    _assert_clean_error(api.get("/api/search", params={"q": "hukou", "k": "many"}))
+    _assert_clean_error(api.get("/api/search"))
+
+
+def test_hostile_questions_are_answered_or_refused_cleanly(api):
+    for q in ["<script>alert(1)</script>", "\x00\x01\x02", "💥" * 500, "'; DROP TABLE passages; --", "\u202e\u200b?"]:
+        r = api.post("/api/ask", json={"question": q})
+        assert r.status_code in (200, 400), (q, r.text)
+        if r.status_code == 200:
+            assert isinstance(r.json()["answered"], bool)
+
+
+def test_eight_concurrent_clients_times_25_asks(server_url):
+    questions = [
+        QUESTION,
+        "why do few migrant workers return to the countryside?",
+        "what does the hukou system restrict?",
+        "what is the minimum wage in Guangdong?",
+        "how are rural pensions different from urban ones?",
+    ]
+
+    def client(n: int) -> list[int]:
+        codes = []
+        with httpx.Client(base_url=server_url, timeout=60) as c:
+            for i in range(25):
+                r = c.post("/api/ask", json={"question": questions[(n + i) % len(questions)]})
+                codes.append(r.status_code if "answered" in r.json() else -1)
+        return codes
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [code for codes in pool.map(client, range(8)) for code in codes]
+    assert len(results) == 200
+    assert results.count(200) == 200, {c: results.count(c) for c in set(results)}
+
+
+def test_login_covers_page_api_and_gradio_routes(real_index, tmp_path: Path):
+    auth = tmp_path / "users.txt"
+    auth.write_text("# who may log in\nofficial:correct horse\n")
+    with running_server(real_index, "--auth-file", str(auth)) as url:
+        for path in ["/", "/api/documents", "/docs", "/openapi.json", "/gradio_api/info", "/config"]:
+            r = httpx.get(url + path)
+            assert r.status_code == 401, path
+            assert r.headers["www-authenticate"].startswith("Basic")
+        assert httpx.post(url + "/api/ask", json={"question": QUESTION}).status_code == 401
+        assert httpx.get(url + "/api/documents", auth=("official", "wrong")).status_code == 401
+        assert httpx.get(url + "/api/documents", auth=("nobody", "correct horse")).status_code == 401
+        assert httpx.get(url + "/api/documents", auth=("official", "correct horse")).status_code == 200
+        assert httpx.get(url + "/", auth=("official", "correct horse")).status_code == 200
+        assert httpx.get(url + "/healthz").status_code == 200  # for probes; says nothing about content
