@@ -12,6 +12,7 @@ import html
 import re
 import secrets
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,17 @@ EXAMPLES = [
     "How did Huichuan support returning migrants who start businesses?",
     "What is the minimum wage in Guangdong?",
 ]
-NOT_COVERED_TITLE = "The documents do not cover this."
 CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
 
-# Markdown punctuation that could start markup (links, images, emphasis, code, HTML, math, tables).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$<>])")
+# Markdown punctuation that could start markup (links, images, emphasis, code, HTML, entities, math, tables).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$<>&])")
 _MARKERS_AT_END = re.compile(r"((?:\s*\[\d+\])+)\s*$")
 
 
 def md_escape(text: str) -> str:
-    """Text that a Markdown renderer shows verbatim (and that is inert as HTML)."""
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\n", "  \n")
+    """Text that a Markdown renderer shows verbatim: a backslash before every character that
+    could start markup, so ``<script>`` is text, not a tag, and ``[a](javascript:…)`` no link."""
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 def _esc(text: str) -> str:
@@ -49,9 +50,9 @@ def _esc(text: str) -> str:
 def chat_message(answer: Answer, turn: int) -> str:
     """The assistant's message: escaped quotes, markers as links to the sources panel."""
     if not answer.answered:
-        related = " The closest passages are listed under Sources, as related reading, not as an answer." \
-            if answer.passages else ""
-        return f"**{NOT_COVERED_TITLE}**\n\n{md_escape(answer.text)}{related}"
+        related = "The closest passages are listed under Sources, as related reading, not as an answer." \
+            if answer.passages else "No passage comes close."
+        return f"**{md_escape(answer.text)}**\n\n{related}"
     paragraphs = []
     for para in answer.text.split("\n\n"):
         m = _MARKERS_AT_END.search(para)
@@ -119,8 +120,11 @@ def sources_html(turns: list[dict[str, Any]], qa: Assistant) -> str:
             out.append('<div class="pqa-abstain">Not covered by the documents. Related passages, not an answer:</div>')
             for i, p in enumerate(answer.passages[:3], start=1):
                 where = " — ".join(_esc(x) for x in (p.title, p.section) if x)
+                preview = _esc(textwrap.shorten(" ".join(p.text.split()), width=110))
                 out.append(
-                    f'<details class="pqa-related" id="rel-{turn}-{i}"><summary>{where}</summary>'
+                    f'<details class="pqa-related" id="rel-{turn}-{i}"><summary>{where}'
+                    f'<div class="pqa-preview">{preview}</div></summary>'
+                    f'<div class="pqa-meta">characters {p.start}–{p.end} of <code>{_esc(p.doc_id)}</code></div>'
                     f'<blockquote>{_esc(p.text)}</blockquote></details>'
                 )
         out.append("</section>")
@@ -139,6 +143,7 @@ CSS = """
 .pqa-source blockquote, .pqa-related blockquote { margin: 0.3em 0; white-space: pre-wrap; }
 .pqa-source mark { background: #ffe58a; color: #000; padding: 0 2px; }
 .pqa-abstain { font-weight: 600; margin: 0.3em 0; }
+.pqa-preview { font-size: 0.85em; opacity: 0.75; margin-left: 1.2em; }
 .pqa-flash { outline: 3px solid #f0a500; }
 a.cite { text-decoration: none; font-weight: 600; }
 """

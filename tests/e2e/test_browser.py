@@ -1,0 +1,163 @@
+"""The chat page in headless Debian Chromium, driven by Playwright, against a real server and model.
+
+Screenshots go to tests/screenshots/ (ignored by git) so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, build_with_real_model, running_server
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "tests" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "browser tests need Debian's chromium: `make browser` installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+    assert not dialogs, f"a script ran on the page and opened a dialog: {dialogs}"
+
+
+BOT = "#pqa-chat [data-testid='bot']"
+
+
+def ask(page, question: str) -> None:
+    """Type a question, press Ask, wait for the new answer to arrive."""
+    before = page.locator(BOT).count()
+    page.fill("#pqa-question textarea", question)
+    page.click("#pqa-ask")
+    page.wait_for_function(f"n => document.querySelectorAll(\"{BOT}\").length > n", arg=before, timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def last_bot_message(page) -> str:
+    return page.locator(BOT).last.inner_text()
+
+
+def test_answer_with_markers_opens_highlighted_source(page, server_url):
+    SHOTS.mkdir(exist_ok=True)
+    page.goto(server_url)
+    page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+    ask(page, "what obstacles block migrant citizenization?")
+    message = last_bot_message(page)
+    assert "[1]" in message and "hard to settle down" in message
+    page.screenshot(path=str(SHOTS / "answer.png"))
+
+    source = page.locator("#src-1-1")
+    assert not source.evaluate("d => d.open")
+    page.locator("#pqa-chat a.cite").first.click()
+    page.wait_for_function("() => document.getElementById('src-1-1').open")
+    mark = source.locator("mark")
+    assert mark.count() == 1 and "hard to settle down" in mark.inner_text()
+    assert source.locator(".pqa-meta").inner_text().strip()  # authors, date, source line
+    page.screenshot(path=str(SHOTS / "source-open.png"))
+
+    # A follow-up reads the conversation; then clearing empties chat and sources.
+    ask(page, "and what about their children's schooling?")
+    assert "[1]" in last_bot_message(page) or "do not cover" in last_bot_message(page)
+    page.wait_for_selector("#src-2-1, #rel-2-1", state="attached")
+    page.click("#pqa-clear")
+    page.wait_for_function(f"() => document.querySelectorAll(\"{BOT}\").length === 0")
+    assert page.locator("#pqa-sources details").count() == 0
+
+
+def test_unanswerable_question_shows_abstention(page, server_url):
+    page.goto(server_url)
+    page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+    ask(page, "What is the statutory minimum wage in Guangdong in 2024?")
+    message = last_bot_message(page)
+    assert "do not cover" in message
+    assert "[1]" not in message and page.locator("#pqa-chat a.cite").count() == 0
+    assert page.locator("#pqa-sources .pqa-abstain").count() == 1
+    assert page.locator("#pqa-sources .pqa-related").count() >= 1
+    page.screenshot(path=str(SHOTS / "abstain.png"))
+
+
+def test_markdown_export_and_download(page, server_url):
+    page.goto(server_url)
+    page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+    page.locator("text=Why do few migrant workers return to the countryside?").first.click()  # an example
+    page.click("#pqa-ask")
+    page.wait_for_selector("#pqa-chat a.cite", timeout=60_000)
+    with page.expect_download() as info:
+        page.click("#pqa-download")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("**Q:** Why do few migrant workers") and "**References**" in text and "[1]" in text
+
+
+HOSTILE = """# Zebra crossing safety policy
+
+Author: Mallory
+Date: 2024-01-01
+
+## Rules
+
+The zebra crossing policy requires drivers to stop <script>window.__pwned = 1; alert('script')</script> for pedestrians.
+
+Every zebra crossing needs a lamp <img src=x onerror="window.__pwned = 2; alert('img')"> that stays lit at night.
+
+Zebra crossing reports go to [the safety office](javascript:window.__pwned=3) every month and ![x](javascript:alert(4)).
+
+Zebra crossing paint must be renewed each year: {long}.
+"""
+
+
+def test_hostile_document_and_question_run_nothing(browser, real_index, tmp_path):
+    corpus = tmp_path / "hostile"
+    corpus.mkdir()
+    (corpus / "zebra.md").write_text(HOSTILE.replace("{long}", "W" * 5000), encoding="utf-8")
+    index = tmp_path / "index"
+    build_with_real_model(corpus, index, real_index)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with running_server(index) as url:
+        page.goto(url)
+        page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+        for question in [
+            "what does the zebra crossing policy require of drivers and lamps?",
+            "where do zebra crossing reports go? <img src=y onerror=\"alert('q')\"> [x](javascript:alert(5))",
+        ]:
+            ask(page, question)
+        for selector in ["#pqa-sources details"]:
+            for i in range(page.locator(selector).count()):
+                page.locator(selector).nth(i).evaluate("d => d.open = true")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "hostile.png"), full_page=True)
+        assert page.evaluate("() => window.__pwned") is None
+        assert not dialogs
+        for root in ["#pqa-chat", "#pqa-sources"]:
+            assert page.locator(f"{root} script").count() == 0
+            assert page.locator(f"{root} img").count() == 0
+            assert page.locator(f"{root} a[href^='javascript']").count() == 0
+        for root in ["#pqa-chat", "#pqa-sources"]:
+            shown = page.locator(root).inner_text()
+            assert "<img src=" in shown and "javascript:" in shown  # shown as text, not run
+            assert "&lt;" not in shown and "\\[" not in shown  # and shown once, not double-escaped
+        # The 5,000-character word wraps inside the panel instead of widening the page.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+    context.close()
