@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -27,17 +28,21 @@ QUESTION_WORDS = (
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> list[str]:
+def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
-    return sorted(set(STOPWORDS_EN) | set(QUESTION_WORDS))
+    return frozenset(STOPWORDS_EN) | frozenset(QUESTION_WORDS)
+
+
+# bm25s's own token pattern. Tokenizing here gives exactly bm25s.tokenize's stems (checked
+# on the corpus by a test) at a tenth of the cost: answers tokenize every candidate sentence.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased word stems without stop words, as BM25 indexes them."""
-    import bm25s
-
-    return bm25s.tokenize(list(texts), stopwords=_stopwords(), stemmer=_stemmer(), return_ids=False, show_progress=False)
+    stop, stem = _stopwords(), _stemmer().stemWords
+    return [stem([w for w in _TOKEN.findall(text.lower()) if w not in stop]) for text in texts]
 
 
 class LexicalIndex:

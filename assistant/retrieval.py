@@ -49,6 +49,16 @@ class Hit:
     sentence_cos: float
 
 
+def _segment_argmax(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Index (into ``values``) of the first maximum of each consecutive segment; lengths > 0."""
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    peaks = np.maximum.reduceat(values, starts)
+    segment = np.repeat(np.arange(len(lengths)), lengths)
+    at_peak = np.flatnonzero(values == peaks[segment])
+    _, first = np.unique(segment[at_peak], return_index=True)
+    return at_peak[first]
+
+
 def _scaled(x: np.ndarray) -> np.ndarray:
     top = float(x.max()) if len(x) else 0.0
     return np.clip(x, 0, None) / top if top > 1e-9 else np.zeros_like(x)
@@ -102,14 +112,7 @@ class Retriever:
             return []
 
         passage_cos = vectors.reconstruct(self.dense_index, cands) @ q
-        sent_cos = np.full(len(cands), -1.0, dtype=np.float32)
-        best_sent = np.full(len(cands), -1, dtype=np.int64)
-        for i, row in enumerate(cands):
-            a, b = self.sentence_ranges[row]
-            if b > a:
-                sims = self.sentence_vectors[a:b] @ q
-                j = int(np.argmax(sims))
-                sent_cos[i], best_sent[i] = sims[j], a + j
+        sent_cos, best_sent = self._best_sentences(cands, q)
         sent_cos = np.where(best_sent >= 0, sent_cos, passage_cos)
         dense = (1 - settings.sentence_weight) * passage_cos + settings.sentence_weight * sent_cos
         lexical = lexical_all[cands]
@@ -124,3 +127,21 @@ class Retriever:
             Hit(int(cands[i]), float(fused[i]), float(dense[i]), float(lexical[i]), int(best_sent[i]), float(sent_cos[i]))
             for i in order
         ]
+
+    def _best_sentences(self, cands: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate passage: the best sentence's cosine and row (-1 where it has none).
+
+        One gather and one matrix product for all candidates, instead of a loop of small ones.
+        """
+        sent_cos = np.full(len(cands), -1.0, dtype=np.float32)
+        best = np.full(len(cands), -1, dtype=np.int64)
+        first, end = self.sentence_ranges[cands, 0], self.sentence_ranges[cands, 1]
+        has = end > first
+        if not has.any():
+            return sent_cos, best
+        first, lengths = first[has], (end - first)[has]
+        rows = np.repeat(first - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
+        sims = np.asarray(self.sentence_vectors[rows], dtype=np.float32) @ q
+        top = _segment_argmax(sims, lengths)
+        sent_cos[has], best[has] = sims[top], rows[top]
+        return sent_cos, best

@@ -69,3 +69,31 @@ def test_evaluation_overlap_rules():
     p = Passage("d", "T", "", "x" * 100, 100, 200)
     assert holds(p, "d", (150, 250)) and not holds(p, "d", (160, 300)) and not holds(p, "e", (150, 250))
     assert citation_matches("d", (0, 100), "d", (40, 60)) and not citation_matches("d", (0, 100), "d", (95, 200))
+
+
+def test_own_tokenizer_matches_bm25s(corpus):
+    """lexical.tokenize is a fast copy of bm25s.tokenize; it must give the very same stems."""
+    import bm25s
+
+    from assistant import lexical
+    from assistant.ingest import read_corpus
+
+    texts = [p.document.text for p in read_corpus(corpus)] + ["Hukou's 2.5% rise — what's NEW? e-commerce", ""]
+    expected = bm25s.tokenize(texts, stopwords=sorted(lexical._stopwords()), stemmer=lexical._stemmer(),
+                              return_ids=False, show_progress=False)
+    assert lexical.tokenize(texts) == expected
+
+
+def test_segment_argmax_matches_a_loop():
+    import numpy as np
+
+    from assistant.retrieval import _segment_argmax
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(1, 6, size=200)
+    values = rng.integers(0, 4, size=int(lengths.sum())).astype(np.float32)  # many ties
+    expected, at = [], 0
+    for n in lengths:
+        expected.append(at + int(np.argmax(values[at : at + n])))
+        at += n
+    assert _segment_argmax(values, lengths).tolist() == expected
