@@ -24,6 +24,16 @@ def _index_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", metavar="DIR", help="index folder (default: index/ of the bundled seeds/, built if missing)")
 
 
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeat for several)")
+    p.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (2021, 2021-06, 2021-06-30)")
+    p.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
+
+
+def _filters(args) -> dict:
+    return {"documents": args.doc, "since": args.since, "until": args.until}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policyqa",
@@ -41,15 +51,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("query", metavar="QUERY")
     p.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
     _index_arg(p)
+    _filter_args(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("ask", help="answer a question with quoted, numbered evidence")
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--k", type=int, default=5, help="passages to draw on (default 5)")
     _index_arg(p)
+    _filter_args(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the Answer as JSON")
     out.add_argument("--markdown", action="store_true", help="print a report-ready Markdown block")
+
+    p = sub.add_parser("add", help="add documents (files or folders) to an index; only they are embedded")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".txt .md .html .pdf .docx files, folders, or a corpus.jsonl")
+    _index_arg(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("remove", help="remove documents from an index by id")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("list", help="list the documents of an index")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     p = sub.add_parser("serve", help="start the web chat and the JSON API")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
@@ -97,7 +124,7 @@ def _cmd_build(args) -> int:
 
 def _cmd_search(args) -> int:
     qa = _load(args.index)
-    hits = qa.search(args.query, k=args.k)
+    hits = qa.search(args.query, k=args.k, **_filters(args))
     if args.json:
         print(json.dumps({"query": args.query, "passages": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=2))
         return 0
@@ -154,13 +181,54 @@ def _cmd_ask(args) -> int:
     from . import render
 
     qa = _load(args.index)
-    answer = qa.ask(args.question, k=args.k)
+    answer = qa.ask(args.question, k=args.k, **_filters(args))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     elif args.markdown:
         print(render.markdown(answer))
     else:
         print(render.plain(answer))
+    return 0
+
+
+def _report(report, verb: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**report.__dict__, "index": str(report.index)}))
+    elif not report.changed:
+        print(f"{report.index}: nothing to {verb}; {report.documents} documents, {report.passages} passages.")
+    else:
+        print(f"{report.index}: {report.documents} documents, {report.passages} passages "
+              f"({report.embedded} embedded) in {report.seconds:.1f} s.")
+
+
+def _cmd_add(args) -> int:
+    qa = _load(args.index)
+    _report(qa.add(args.paths, progress=not args.quiet and not args.json), "add", args.json)
+    return 0
+
+
+def _cmd_remove(args) -> int:
+    qa = _load(args.index)
+    _report(qa.remove(args.doc_ids), "remove", args.json)
+    return 0
+
+
+def _cmd_list(args) -> int:
+    qa = _load(args.index)
+    rows = []
+    for d in qa.documents():
+        info = qa.manifest["documents"].get(d.doc_id, {})
+        rows.append({"doc_id": d.doc_id, "title": d.title, "authors": list(d.authors), "date": d.date,
+                     "source": d.source, "passages": info.get("passages", 0), "added": bool(info.get("added"))})
+    if args.json:
+        print(json.dumps({"index": str(qa.root), "documents": rows}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{len(rows)} documents in {qa.root}:")
+    width = max((len(r["doc_id"]) for r in rows), default=0)
+    for r in rows:
+        how = "added" if r["added"] else "corpus"
+        print(f"  {r['doc_id']:{width}}  {r['date'] or 'undated':10}  {r['passages']:4} passages  {how:6}  "
+              + textwrap.shorten(r["title"], width=70))
     return 0
 
 
@@ -174,7 +242,7 @@ def _cmd_serve(args) -> int:
     return 0
 
 
-COMMANDS = {"serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
+COMMANDS = {"add": _cmd_add, "remove": _cmd_remove, "list": _cmd_list, "serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

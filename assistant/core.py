@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from . import answering, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, default_encoder, query_encoder
 from .errors import AssistantError, IndexCorruptError, IndexIncompatibleError, InputError
-from .indexing import BuildReport, build_index
+from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
 from .retrieval import FusionSettings, Hit, Retriever
@@ -45,6 +47,43 @@ def _check_query(query: str, k: int) -> str:
     return query
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a search may draw on; None means no limit."""
+
+    documents: Sequence[str] | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.documents, str):
+            object.__setattr__(self, "documents", [self.documents])
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and not _ISO_DATE.match(str(value)):
+                raise InputError(f"{name} must be a date like 2021, 2021-06 or 2021-06-30, not {value!r}")
+
+    def admits_date(self, date: str) -> bool:
+        """A document dated ``date`` (maybe only a year or month) falls in [since, until]; undated ones don't."""
+        if self.since is None and self.until is None:
+            return True
+        if not date:
+            return False
+        # Compare a partial date by its whole range: "2021" runs from 2021-01-01 to 2021-12-31.
+        first, last = _pad(date, "-01-01"), _pad(date, "-12-31")
+        if self.since is not None and last < _pad(self.since, "-01-01"):
+            return False
+        return not (self.until is not None and first > _pad(self.until, "-12-31"))
+
+
+_ISO_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+def _pad(date: str, fill: str) -> str:
+    """A YYYY or YYYY-MM date completed with the tail of ``fill`` (its range's first or last day)."""
+    return date + fill[len(date) - 4 :] if len(date) < 10 else date
+
+
 class Assistant:
     """A loaded index of documents that answers questions with cited passages.
 
@@ -53,12 +92,14 @@ class Assistant:
     """
 
     def __init__(self, generation: Path, encoder: Encoder | None = None) -> None:
-        self.path = generation
-        # The folder that holds CURRENT (and the exported query model), when there is one.
-        self.root = generation.parent if (generation.parent / store.CURRENT).is_file() else generation
-        self.manifest = store.read_manifest(generation)
-        model = self.manifest.get("model", {})
         self._encoder = encoder
+        self._open(generation)
+
+    def _open(self, generation: Path) -> None:
+        """Load one generation of the index (all or nothing: on error the old state stays)."""
+        encoder = self._encoder
+        manifest = store.read_manifest(generation)
+        model = manifest.get("model", {})
         encoder_name = encoder.name if encoder is not None else default_encoder().name
         if model.get("name") != encoder_name:
             raise IndexIncompatibleError(
@@ -71,23 +112,30 @@ class Assistant:
             lexical = LexicalIndex.load(generation / "bm25")
             doc_lexical = LexicalIndex.load(generation / "bm25_documents")
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise store_corrupt(generation, exc) from None
-        self._documents = loaded.documents
-        self._passages = loaded.passages
-        self._sentences = loaded.sentences
-        if dense.ntotal != len(self._passages) or dense.d != model.get("dim"):
-            raise store_corrupt(generation, f"{dense.ntotal} vectors for {len(self._passages)} passages")
-        doc_row = {d: i for i, d in enumerate(self._documents)}
-        passage_doc = np.array([doc_row[p.doc_id] for p in self._passages], dtype=np.int64)
-        ranges = np.zeros((len(self._passages), 2), dtype=np.int64)
-        for srow, (prow, _, _) in enumerate(self._sentences):
+            raise store.corrupt(generation, exc) from None
+        passages = loaded.passages
+        if dense.ntotal != len(passages) or dense.d != model.get("dim"):
+            raise store.corrupt(generation, f"{dense.ntotal} vectors for {len(passages)} passages")
+        doc_row = {d: i for i, d in enumerate(loaded.documents)}
+        passage_doc = np.array([doc_row[p.doc_id] for p in passages], dtype=np.int64)
+        ranges = np.zeros((len(passages), 2), dtype=np.int64)
+        for srow, (prow, _, _) in enumerate(loaded.sentences):
             if ranges[prow, 1] == 0:
                 ranges[prow, 0] = srow
             ranges[prow, 1] = srow + 1
+        rows_by_doc: dict[str, list[int]] = {}
+        for row, p in enumerate(passages):
+            rows_by_doc.setdefault(p.doc_id, []).append(row)
+        # Everything is read; switch in one go.
+        self.path = generation
+        # The folder that holds CURRENT (and the exported query model), when there is one.
+        self.root = generation.parent if (generation.parent / store.CURRENT).is_file() else generation
+        self.manifest = manifest
+        self._documents = loaded.documents
+        self._passages = passages
+        self._sentences = loaded.sentences
         self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges)
-        self._rows_by_doc: dict[str, list[int]] = {}
-        for row, p in enumerate(self._passages):
-            self._rows_by_doc.setdefault(p.doc_id, []).append(row)
+        self._rows_by_doc = rows_by_doc
 
     # ------------------------------------------------------------ loading and building
 
@@ -113,6 +161,37 @@ class Assistant:
     ) -> BuildReport:
         """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
         return build_index(corpus, index, encoder or default_encoder(), settings, progress=progress)
+
+    def add(self, paths: str | Path | Sequence[str | Path], *, progress: bool = False) -> BuildReport:
+        """Add files or folders of documents (a document id already present is replaced).
+
+        Only the new documents are embedded; the index gets a new generation and this
+        assistant moves to it. A bad file is refused before anything is written.
+        """
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        report = add_documents(paths, self.root, self._build_encoder(), progress=progress)
+        self._open(store.resolve_generation(self.root))
+        return report
+
+    def remove(self, doc_ids: str | Sequence[str]) -> BuildReport:
+        """Remove documents by id (a later build of the corpus will not bring them back)."""
+        doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        report = remove_documents(doc_ids, self.root, self._build_encoder())
+        self._open(store.resolve_generation(self.root))
+        return report
+
+    def _build_encoder(self) -> Encoder:
+        if self.root == self.path:
+            raise InputError(f"{self.path} is a single generation folder; add to or remove from its index folder")
+        # The question encoder embeds new documents too: the same vectors, and the server
+        # that takes an upload never has to load torch.
+        return self.encoder
+
+    def as_langchain_retriever(self, k: int = 5, **filters: Any):
+        """A LangChain ``BaseRetriever`` over this index (filters: ``documents``, ``since``, ``until``)."""
+        from .langchain_retriever import PolicyRetriever
+
+        return PolicyRetriever(assistant=self, k=k, **filters)
 
     # ------------------------------------------------------------ queries
 
@@ -140,19 +219,30 @@ class Assistant:
         return Assistant(live, self._encoder)
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
-        return self._search(query, k, documents, fusion)[1]
+        return self._search(query, k, Filters(documents), fusion)[1]
 
-    def _search(
-        self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings
-    ) -> tuple[np.ndarray, list[Hit]]:
-        allowed = None
-        if documents is not None:
-            unknown = [d for d in documents if d not in self._documents]
+    def _allowed(self, where: "Filters") -> np.ndarray | None:
+        """Boolean mask of the passage rows the filters let through (None: no filter)."""
+        if where.documents is None and where.since is None and where.until is None:
+            return None
+        chosen = list(self._documents)
+        if where.documents is not None:
+            unknown = [d for d in where.documents if d not in self._documents]
             if unknown:
                 raise InputError(f"unknown document id: {', '.join(map(str, unknown))}")
-            allowed = np.zeros(len(self._passages), dtype=bool)
-            for d in documents:
-                allowed[self._rows_by_doc.get(d, [])] = True
+            chosen = list(where.documents)
+        chosen = [d for d in chosen if where.admits_date(self._documents[d].date)]
+        allowed = np.zeros(len(self._passages), dtype=bool)
+        for d in chosen:
+            allowed[self._rows_by_doc.get(d, [])] = True
+        return allowed
+
+    def _search(
+        self, query: str, k: int, where: "Filters", fusion: FusionSettings
+    ) -> tuple[np.ndarray, list[Hit]]:
+        allowed = self._allowed(where)
+        if allowed is not None and not allowed.any():
+            return np.zeros(0, dtype=np.float32), []
         vector = self.encoder.encode([query])[0]
         return vector, self._retriever.search(vector, query, k, fusion, allowed)
 
@@ -162,15 +252,22 @@ class Assistant:
         k: int = 5,
         *,
         documents: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
         fusion: FusionSettings = FusionSettings(),
     ) -> list[Passage]:
-        """The ``k`` passages that best match ``query``, best first (``documents`` limits the search)."""
+        """The ``k`` passages that best match ``query``, best first.
+
+        ``documents`` limits the search to those ids; ``since``/``until`` (ISO dates,
+        ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, inclusive) to documents dated in that range.
+        """
         query = _check_query(query, k)
-        return [self._scored(hit) for hit in self._hits(query, k, documents, fusion)]
+        where = Filters(documents, since, until)
+        return [self._scored(hit) for hit in self._search(query, k, where, fusion)[1]]
 
     def _scored(self, hit: Hit) -> Passage:
         p = self._passages[hit.row]
-        return Passage(p.doc_id, p.title, p.section, p.text, p.start, p.end, round(hit.score, 6))
+        return replace(p, score=round(hit.score, 6))
 
     def ask(
         self,
@@ -179,6 +276,8 @@ class Assistant:
         *,
         k: int = 5,
         documents: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
         min_confidence: float = answering.MIN_CONFIDENCE,
     ) -> Answer:
         """An extractive answer with numbered citations, or an abstention with related passages.
@@ -188,18 +287,18 @@ class Assistant:
         ``min_confidence`` (0-1) the answer says the documents do not cover it.
         """
         question = _check_query(question, k)
-        ev = self._evidence(question, history, k, documents)
+        ev = self._evidence(question, history, k, Filters(documents, since, until))
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)
         answered = answering.covers(question, ev, groups, min_confidence)
         return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered)
 
     def _evidence(
-        self, question: str, history: Sequence[Any] | None, k: int, documents: Sequence[str] | None
+        self, question: str, history: Sequence[Any] | None, k: int, where: "Filters"
     ) -> answering.Evidence:
         """Retrieve for the (resolved) question and score every sentence of the top passages."""
         query = answering.resolve_question(question, history)
-        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), documents, FusionSettings())
+        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), where, FusionSettings())
         lexical = self._retriever.lexical
         q_terms = lexical.idf(sorted(answering.key_terms(query)))
         candidates, previous = [], {}
@@ -251,10 +350,6 @@ class Assistant:
         return list(self._passages)
 
 
-def store_corrupt(generation: Path, detail: object) -> AssistantError:
-    return IndexCorruptError(f"the index at {generation} is damaged ({detail}): rebuild it with `policyqa build`")
-
-
 def _is_current(root: Path, corpus: Path, encoder: Encoder | None) -> bool:
     """True when the index at ``root`` was built from exactly the files now in ``corpus``."""
     try:
@@ -265,7 +360,7 @@ def _is_current(root: Path, corpus: Path, encoder: Encoder | None) -> bool:
     if manifest.get("model", {}).get("name") != name:
         return False
     try:
-        hashes = {p.document.doc_id: p.content_hash for p in read_corpus(corpus)}
+        parsed = read_corpus(corpus)
     except AssistantError:
         return True  # corpus unreadable: keep serving the index we have
-    return {d: v["hash"] for d, v in manifest.get("documents", {}).items()} == hashes
+    return corpus_is_current(parsed, manifest)

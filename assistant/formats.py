@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CorpusError
+from .types import page_at  # noqa: F401  (re-exported: the page of an offset)
 
 SUFFIXES = (".html", ".htm", ".pdf", ".docx")
 INSTALL_HINT = "pip install 'policyqa[formats]'"
@@ -43,13 +44,6 @@ class ExtractedText:
     pages: tuple[int, ...] = ()
 
 
-def page_at(pages: Sequence[int], offset: int) -> int | None:
-    """The 1-based page holding ``text[offset]``, or None for a file without pages."""
-    if not pages or offset < 0:
-        return None
-    return max(1, bisect_right(pages, offset))
-
-
 def extract(path: Path, data: bytes) -> ExtractedText:
     """The text and metadata of ``data``, the bytes of the file at ``path``."""
     suffix = path.suffix.lower()
@@ -62,16 +56,6 @@ def extract(path: Path, data: bytes) -> ExtractedText:
     if suffix == ".docx":
         return _docx(path, data)
     return _html(path, data)
-
-
-def extract_file(path: Path, max_bytes: int) -> ExtractedText:
-    """``extract`` for a path: refuses a missing file or one over ``max_bytes``."""
-    if not path.is_file():
-        raise CorpusError(f"{path}: no such file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise CorpusError(f"{path}: the file is {size / 1e6:.0f} MB, over the {max_bytes // 2**20} MB limit")
-    return extract(path, path.read_bytes())
 
 
 # ---------------------------------------------------------------- helpers

@@ -18,7 +18,7 @@ import numpy as np
 from . import store, vectors
 from .chunking import ChunkSettings, chunk_document, embed_text
 from .encoder import Encoder, has_onnx, onnx_folder
-from .errors import AssistantError
+from .errors import AssistantError, IndexIncompatibleError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, read_corpus
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
@@ -110,6 +110,45 @@ def _ensure_query_model(root: Path, encoder: Encoder) -> None:
         print(f"policyqa: no fast query model exported ({exc}); run `make setup`", file=sys.stderr)
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One document of the next generation: parsed, or carried over unchanged from the live one."""
+
+    doc: ParsedDocument
+    added: bool  # brought in by `add`, not by the corpus: a corpus build keeps it
+
+
+@dataclass(frozen=True)
+class _Plan:
+    entries: list[_Entry]
+    excluded: list[str]  # corpus documents the user removed: a corpus build leaves them out
+
+
+def _carried(gen: Path, manifest: dict) -> dict[str, ParsedDocument]:
+    """The live generation's documents as ParsedDocuments whose parts will be reused as they are."""
+    docs = store.read_documents(gen)
+    return {d: ParsedDocument(docs[d], (), v["hash"]) for d, v in manifest["documents"].items() if d in docs}
+
+
+def corpus_plan(parsed: Sequence[ParsedDocument], manifest: dict | None, carried: dict[str, ParsedDocument] | None) -> _Plan:
+    """A corpus build: the corpus's documents (but those the user removed) plus those the user added."""
+    excluded = list(manifest.get("excluded", [])) if manifest else []
+    entries = [_Entry(p, False) for p in parsed if p.document.doc_id not in excluded]
+    ids = {e.doc.document.doc_id for e in entries}
+    for doc_id, info in (manifest or {}).get("documents", {}).items():
+        if info.get("added") and doc_id not in ids and carried and doc_id in carried:
+            entries.append(_Entry(carried[doc_id], True))
+    return _Plan(entries, excluded)
+
+
+def corpus_is_current(parsed: Sequence[ParsedDocument], manifest: dict) -> bool:
+    """Whether a corpus build would change nothing (decided from the manifest alone)."""
+    excluded = set(manifest.get("excluded", []))
+    want = {p.document.doc_id: p.content_hash for p in parsed if p.document.doc_id not in excluded}
+    have = {d: v["hash"] for d, v in manifest.get("documents", {}).items() if not v.get("added")}
+    return want == have
+
+
 def build_index(
     corpus: str | Path | Sequence[ParsedDocument],
     index: str | Path,
@@ -118,28 +157,107 @@ def build_index(
     *,
     progress: bool = False,
 ) -> BuildReport:
-    """Build (or bring up to date) the index at ``index`` from ``corpus``."""
-    t0 = time.perf_counter()
-    settings = settings or ChunkSettings()
-    root = Path(index)
+    """Build (or bring up to date) the index at ``index`` from ``corpus``, keeping added documents."""
     parsed = read_corpus(corpus) if isinstance(corpus, (str, Path)) else list(corpus)
     if not parsed:
         raise AssistantError("the corpus has no documents")
 
+    def plan(live: tuple[Path, dict] | None) -> _Plan | None:
+        if live and corpus_is_current(parsed, live[1]):
+            return None  # decided from the manifest alone: a no-op build reads no vectors
+        return corpus_plan(parsed, live[1] if live else None, _carried(*live) if live else None)
+
+    return _update(Path(index), encoder, settings or ChunkSettings(), plan, progress, require_live=False)
+
+
+def add_documents(
+    paths: Sequence[str | Path], index: str | Path, encoder: Encoder, *, progress: bool = False
+) -> BuildReport:
+    """Add (or replace, by document id) the documents of ``paths``: only they are embedded."""
+    if not paths:
+        raise InputError("no files to add")
+    new: dict[str, ParsedDocument] = {}
+    for path in paths:
+        for doc in read_corpus(path):  # every file is read (and refused) before anything is written
+            new[doc.document.doc_id] = doc
+
+    def plan(live: tuple[Path, dict] | None) -> _Plan | None:
+        gen, manifest = live  # type: ignore[misc]
+        docs = manifest["documents"]
+        if all(docs.get(d, {}).get("hash") == p.content_hash for d, p in new.items()):
+            return None
+        carried = _carried(gen, manifest)
+        entries = [_Entry(carried[d], bool(info.get("added"))) for d, info in docs.items() if d not in new]
+        entries += [_Entry(p, True) for p in new.values()]
+        return _Plan(entries, [d for d in manifest.get("excluded", []) if d not in new])
+
+    return _update(Path(index), encoder, _settings_of(index), plan, progress, require_live=True)
+
+
+def remove_documents(doc_ids: Sequence[str], index: str | Path, encoder: Encoder) -> BuildReport:
+    """Remove documents by id; a corpus build will not bring removed corpus documents back."""
+    if not doc_ids:
+        raise InputError("no document ids to remove")
+
+    def plan(live: tuple[Path, dict] | None) -> _Plan | None:
+        gen, manifest = live  # type: ignore[misc]
+        docs = manifest["documents"]
+        unknown = [d for d in doc_ids if d not in docs]
+        if unknown:
+            raise InputError(f"unknown document id: {', '.join(unknown)} (see `policyqa list`)")
+        if set(doc_ids) >= set(docs):
+            raise InputError("that would remove every document; delete the index folder instead")
+        carried = _carried(gen, manifest)
+        entries = [_Entry(carried[d], bool(info.get("added"))) for d, info in docs.items() if d not in doc_ids]
+        excluded = set(manifest.get("excluded", [])) | {d for d in doc_ids if not docs[d].get("added")}
+        return _Plan(entries, sorted(excluded))
+
+    return _update(Path(index), encoder, _settings_of(index), plan, False, require_live=True)
+
+
+def _settings_of(index: str | Path) -> ChunkSettings:
+    """The chunk settings the live generation was built with (add and remove keep them)."""
+    manifest = store.read_manifest(store.resolve_generation(index))
+    try:
+        return ChunkSettings(**manifest["chunking"])
+    except (KeyError, TypeError):
+        raise store.corrupt(Path(index), "manifest.json has no valid chunking settings") from None
+
+
+def _update(
+    root: Path,
+    encoder: Encoder,
+    settings: ChunkSettings,
+    make_plan,
+    progress: bool,
+    *,
+    require_live: bool,
+) -> BuildReport:
+    """Under the writer lock: plan the next generation from the live one, embed what is new, commit."""
+    t0 = time.perf_counter()
     with store.new_generation(root) as writer:
         _ensure_query_model(root, encoder)
         live = _live_manifest(root, encoder, settings)
+        if require_live and live is None:
+            store.read_manifest(store.resolve_generation(root))  # says what is wrong, if anything is
+            raise IndexIncompatibleError(
+                f"the index at {root} was built with another model or settings: rebuild it with "
+                f"`policyqa build --index {root}` first"
+            )
+        plan = make_plan(live)
+        if plan is None:
+            manifest = live[1]
+            return BuildReport(root, manifest["counts"]["documents"], manifest["counts"]["passages"], 0, False,
+                               time.perf_counter() - t0)
+        parsed = [e.doc for e in plan.entries]
         old_hashes = {d: v["hash"] for d, v in live[1]["documents"].items()} if live else {}
-        hashes = {p.document.doc_id: p.content_hash for p in parsed}
-        if old_hashes == hashes:
-            # Decided from the manifest alone: a no-op build reads no vectors.
-            return BuildReport(root, len(parsed), live[1]["counts"]["passages"], 0, False, time.perf_counter() - t0)
-
         previous = _previous_parts(live[0]) if live else None
         parts: list[_DocPart] = []
         for doc in parsed:
             doc_id = doc.document.doc_id
             reuse = previous and old_hashes.get(doc_id) == doc.content_hash and doc_id in previous
+            if not reuse and not doc.sections:  # carried over, but its stored parts are unreadable
+                raise store.corrupt(root, f"the stored passages of {doc_id!r} cannot be read")
             parts.append(previous[doc_id] if reuse else _new_part(doc, encoder, settings))
         if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
@@ -184,7 +302,9 @@ def build_index(
         LexicalIndex.build([p.document.title + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
 
         per_doc: dict[str, dict] = {
-            p.document.doc_id: {"hash": p.content_hash, "source": p.document.source, "passages": 0} for p in parsed
+            e.doc.document.doc_id: {"hash": e.doc.content_hash, "source": e.doc.document.source, "passages": 0,
+                                    "added": e.added}
+            for e in plan.entries
         }
         for p in passages:
             per_doc[p.doc_id]["passages"] += 1
@@ -196,6 +316,7 @@ def build_index(
                 "lexical": LEXICAL_SETTINGS,
                 "counts": {"documents": len(parsed), "passages": len(passages), "sentences": len(sentences)},
                 "documents": per_doc,
+                "excluded": plan.excluded,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
         )

@@ -13,15 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import formats
 from .errors import CorpusError
 from .types import Document
 
 # Bump when parsing changes what a file turns into: indexes built before are then stale.
 INGEST_VERSION = 1
 TEXT_SUFFIXES = (".txt", ".md")
+SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -163,6 +165,9 @@ class _Head:
     source: str = ""
 
 
+_HEAD_LABEL = re.compile(r"^(authors?|by|written by|source|published in|publication|publisher|date|published)\s*:\s*", re.I)
+
+
 def _read_head(lines: list[_Line]) -> _Head:
     """Title, authors, date and publication from the lines before the body."""
     head = _Head()
@@ -176,6 +181,16 @@ def _read_head(lines: list[_Line]) -> _Head:
         date = parse_date(text)
         segments = [s.strip() for s in text.split("|") if s.strip()]
         for seg in segments:
+            label = _HEAD_LABEL.match(seg)
+            if label:  # "Author: Zhao Lei", "Source: …": the label says what it is
+                value, kind = seg[label.end() :].strip(), label.group(1).lower()
+                if kind.startswith(("author", "by", "written")) and not head.authors:
+                    head.authors = _parse_names(value) or (value,)
+                    continue
+                if kind.startswith(("source", "publi")) and not head.source:
+                    head.source = value
+                    continue
+                seg = value
             seg_date = parse_date(seg)
             bare = re.sub(r"\bhits\s*:?", "", seg, flags=re.I).strip()
             if seg_date and not head.date:
@@ -310,6 +325,8 @@ def parse_text(doc_id: str, text: str, source_name: str) -> ParsedDocument:
             break
     if body_at == len(kept):
         body_at = 1 if len(kept) > 1 else 0
+    while 0 < body_at < len(kept) - 1 and _HEAD_LABEL.match(kept[body_at].text):
+        body_at += 1  # "Author: …", "Date: …" lines belong to the head however short the body
     head = _read_head([line for line in kept[:body_at] if "|" in line.text or not _is_caption(line)])
     for field_name in ("title", "authors", "date", "source"):
         if getattr(front, field_name):
@@ -403,7 +420,7 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 def read_file(path: Path) -> list[ParsedDocument]:
-    """One ``.txt``/``.md`` file, or every record of a BEIR ``corpus.jsonl``."""
+    """One document file (.txt, .md, .html, .pdf, .docx), or every record of a BEIR ``corpus.jsonl``."""
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
     size = path.stat().st_size
@@ -411,10 +428,44 @@ def read_file(path: Path) -> list[ParsedDocument]:
         raise CorpusError(f"{path}: the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
     if path.suffix == ".jsonl":
         return read_beir(path)
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .txt, .md or corpus.jsonl")
+    if path.is_dir():
+        raise CorpusError(f"{path}: is a folder; give its files, or build from the folder")
+    suffix = path.suffix.lower()
+    if suffix in formats.SUFFIXES:
+        return [_read_formatted(path)]
+    if suffix not in TEXT_SUFFIXES:
+        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)} or corpus.jsonl")
     text = _decode(path, path.read_bytes())
     return [parse_text(path.stem, text, path.name)]
+
+
+def _read_formatted(path: Path) -> ParsedDocument:
+    """HTML, PDF or .docx: the format's text through the same parser, its own metadata preferred."""
+    extracted = formats.extract(path, path.read_bytes())
+    parsed = parse_text(path.stem, extracted.text, path.name)
+    doc = parsed.document
+    document = replace(
+        doc,
+        title=extracted.title or doc.title,
+        authors=_parse_names(extracted.authors) if extracted.authors else doc.authors,
+        date=extracted.date or doc.date,
+        pages=extracted.pages,
+    )
+    sections = _split_at(parsed.sections, extracted.pages[1:])
+    return ParsedDocument(document, sections, parsed.content_hash)
+
+
+def _split_at(sections: tuple[Section, ...], breaks: tuple[int, ...]) -> tuple[Section, ...]:
+    """Sections cut at page starts, so that no passage spans two pages and each has one page number."""
+    out = []
+    for sec in sections:
+        at = sec.start
+        for b in breaks:
+            if at < b < sec.end:
+                out.append(replace(sec, start=at, end=b))
+                at = b
+        out.append(replace(sec, start=at, end=sec.end))
+    return tuple(out)
 
 
 def read_beir(path: Path) -> list[ParsedDocument]:
@@ -456,9 +507,9 @@ def read_corpus(path: str | Path) -> list[ParsedDocument]:
         raise CorpusError(f"{path}: no such file or folder")
     if path.is_dir():
         beir = path / "corpus.jsonl"
-        files = [beir] if beir.exists() else sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        files = [beir] if beir.exists() else sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
         if not files:
-            raise CorpusError(f"{path}: no .txt, .md or corpus.jsonl files in this folder")
+            raise CorpusError(f"{path}: no {', '.join(SUFFIXES)} or corpus.jsonl files in this folder")
     else:
         files = [path]
     docs: list[ParsedDocument] = []

@@ -25,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .core import MAX_K, MAX_QUERY_CHARS, Assistant
+from .ingest import MAX_FILE_BYTES
 from .errors import AssistantError, InputError
+from .indexing import BuildReport, add_documents
 
 log = logging.getLogger("policyqa.server")
 
@@ -47,6 +49,12 @@ class LiveAssistant:
         with self._lock:
             self._qa = self._qa.reloaded()
             return self._qa
+
+    def add(self, paths: list[Path]) -> BuildReport:
+        """Add files as a new generation; requests already running keep the one they started on."""
+        qa = self.get()
+        # Not qa.add(): that reloads qa in place, under the feet of concurrent requests.
+        return add_documents(paths, qa.root, qa.encoder)
 
 
 # ------------------------------------------------------------------ request and response bodies
@@ -70,6 +78,8 @@ class AskRequest(BaseModel):
     documents: list[Annotated[str, Field(max_length=500)]] | None = Field(
         default=None, max_length=1000, description="search only these document ids"
     )
+    since: str | None = Field(default=None, max_length=10, description="only documents dated on or after (2021, 2021-06, 2021-06-30)")
+    until: str | None = Field(default=None, max_length=10, description="only documents dated on or before")
 
 
 class ErrorBody(BaseModel):
@@ -213,16 +223,19 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
     def ask(body: AskRequest) -> dict[str, Any]:
         """An extractive answer with numbered citations, or ``answered: false`` with related passages."""
         history = [t.question if isinstance(t, Turn) else t for t in body.history]
-        return live.get().ask(body.question, history, k=body.k, documents=body.documents).to_dict()
+        return live.get().ask(body.question, history, k=body.k, documents=body.documents,
+                              since=body.since, until=body.until).to_dict()
 
     @app.get("/api/search", tags=["search"], responses=responses)
     def search(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the query")],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
         doc: Annotated[list[str] | None, Query(max_length=1000, description="limit to these document ids")] = None,
+        since: Annotated[str | None, Query(max_length=10, description="documents dated on or after")] = None,
+        until: Annotated[str | None, Query(max_length=10, description="documents dated on or before")] = None,
     ) -> dict[str, Any]:
         """The passages that best match ``q``, best first."""
-        hits = live.get().search(q, k=k, documents=doc)
+        hits = live.get().search(q, k=k, documents=doc, since=since, until=until)
         return {"query": q, "passages": [h.to_dict() for h in hits]}
 
     @app.get("/api/documents", tags=["documents"])
@@ -240,9 +253,10 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
         from .webchat import CSS, HEAD, build_chat
 
-        blocks = build_chat(live.get)
+        blocks = build_chat(live)
         blocks.queue(default_concurrency_limit=4, max_size=64)
-        gr.mount_gradio_app(app, blocks, path="/", css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"])
+        gr.mount_gradio_app(app, blocks, path="/", css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"],
+                            max_file_size=MAX_FILE_BYTES)
     return app
 
 

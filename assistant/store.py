@@ -51,6 +51,12 @@ def _rebuild_hint(root: Path) -> str:
     return f"rebuild it with `policyqa build --index {root}`"
 
 
+def corrupt(path: Path, detail: object) -> IndexCorruptError:
+    """The one message for a damaged index: what is wrong, and how to rebuild it."""
+    root = path.parent if (path.parent / CURRENT).exists() else path
+    return IndexCorruptError(f"the index at {root} is damaged ({detail}): {_rebuild_hint(root)}")
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -111,7 +117,8 @@ def read_passages(gen: Path, documents: dict[str, Document]) -> list[Passage]:
     for rec in read_jsonl(gen / "passages.jsonl"):
         doc = documents[rec["doc_id"]]
         start, end = int(rec["start"]), int(rec["end"])
-        out.append(Passage(doc.doc_id, doc.title, rec["section"], doc.text[start:end], start, end))
+        out.append(Passage(doc.doc_id, doc.title, rec["section"], doc.text[start:end], start, end,
+                           page=doc.page_at(start)))
     return out
 
 

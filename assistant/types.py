@@ -7,8 +7,17 @@ be checked with ``document.text[start:end]``.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def page_at(pages: Sequence[int], offset: int) -> int | None:
+    """The 1-based page holding ``text[offset]``, given each page's start offset; None without pages."""
+    if not pages or offset < 0:
+        return None
+    return max(1, bisect_right(pages, offset))
 
 
 @dataclass(frozen=True)
@@ -21,10 +30,12 @@ class Document:
     date: str  # ISO ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY``); "" when the document gives none
     source: str  # publication line, or the file name when the document names none
     text: str
+    pages: tuple[int, ...] = ()  # paged formats (PDF): offset in ``text`` where each page starts
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["authors"] = list(self.authors)
+        d["pages"] = list(self.pages)
         return d
 
     @classmethod
@@ -36,7 +47,12 @@ class Document:
             date=str(d.get("date") or ""),
             source=str(d.get("source") or ""),
             text=str(d["text"]),
+            pages=tuple(int(x) for x in d.get("pages") or ()),
         )
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``text[offset]``; None for a document without pages."""
+        return page_at(self.pages, offset)
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class Passage:
     start: int
     end: int
     score: float = 0.0
+    page: int | None = None  # the page it starts on, for paged formats (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -76,7 +76,7 @@ def test_search(api):
     assert len(body["passages"]) == 4
     scores = [p["score"] for p in body["passages"]]
     assert scores == sorted(scores, reverse=True)
-    assert set(body["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score"}
+    assert set(body["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score", "page"}
 
 
 BAD_ASKS = {

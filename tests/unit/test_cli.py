@@ -58,4 +58,4 @@ def test_search_json_with_fake_encoder(capsys, fake_index, monkeypatch, encoder)
     code, out, _ = run(capsys, "search", "Huichuan micro loan", "--k", "3", "--index", str(fake_index), "--json")
     data = json.loads(out)
     assert code == 0 and len(data["passages"]) == 3
-    assert set(data["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score"}
+    assert set(data["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score", "page"}

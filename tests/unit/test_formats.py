@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import CorpusError
-from assistant.formats import INSTALL_HINT, ExtractedText, extract, extract_file, page_at
+from assistant.formats import INSTALL_HINT, ExtractedText, extract, page_at
 
 PAGE_ONE = "Land reform changed how farmers hold their plots."
 PAGE_TWO = "Most households prefer long leases to outright sale."
@@ -212,16 +212,6 @@ def test_empty_files(name):
 def test_unknown_extension():
     assert "unsupported file type .rtf" in error_of("memo.rtf", b"{\\rtf1 hello}")
     assert "unsupported file type (none)" in error_of("README", b"text")
-
-
-def test_extract_file_refuses_missing_and_oversized_files(tmp_path):
-    with pytest.raises(CorpusError, match="no such file"):
-        extract_file(tmp_path / "gone.pdf", max_bytes=10**6)
-    big = tmp_path / "big.html"
-    big.write_bytes(HTML.encode())
-    with pytest.raises(CorpusError, match="over the"):
-        extract_file(big, max_bytes=100)
-    assert extract_file(big, max_bytes=10**6).title == "Rural Policy Review"
 
 
 @pytest.mark.parametrize(
