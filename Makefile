@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.setup-done
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast browser index tune clean
+.PHONY: setup run test test-fast browser bench-setup index tune clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test-fast: setup
 
 index: setup
 	$(BIN)/policyqa build
+
+# The packages benchmarks/alternative.py compares against (LangChain FAISS store, rank-bm25).
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r benchmarks/requirements.txt
 
 tune: setup
 	$(BIN)/python benchmarks/tune_retrieval.py
