@@ -13,7 +13,7 @@ import numpy as np
 
 from . import answering, store, vectors
 from .chunking import ChunkSettings
-from .encoder import Encoder, default_encoder, query_encoder
+from .encoder import Encoder, build_encoder, default_encoder, query_encoder
 from .errors import AssistantError, IndexCorruptError, IndexIncompatibleError, InputError
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
@@ -160,7 +160,7 @@ class Assistant:
         progress: bool = False,
     ) -> BuildReport:
         """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
-        return build_index(corpus, index, encoder or default_encoder(), settings, progress=progress)
+        return build_index(corpus, index, encoder or build_encoder(Path(index)), settings, progress=progress)
 
     def add(self, paths: str | Path | Sequence[str | Path], *, progress: bool = False) -> BuildReport:
         """Add files or folders of documents (a document id already present is replaced).
