@@ -22,12 +22,15 @@ from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .core import MAX_K, MAX_QUERY_CHARS, Assistant
 from .ingest import MAX_FILE_BYTES
-from .errors import AssistantError, InputError
-from .indexing import BuildReport, add_documents
+from .errors import AssistantError, IndexBusyError, InputError
+from .indexing import BuildReport, add_documents, remove_documents
+from .uploads import MAX_FILES, add_files
 
 log = logging.getLogger("policyqa.server")
 
@@ -55,6 +58,10 @@ class LiveAssistant:
         qa = self.get()
         # Not qa.add(): that reloads qa in place, under the feet of concurrent requests.
         return add_documents(paths, qa.root, qa.encoder)
+
+    def remove(self, doc_ids: list[str]) -> BuildReport:
+        qa = self.get()
+        return remove_documents(doc_ids, qa.root, qa.encoder)
 
 
 # ------------------------------------------------------------------ request and response bodies
@@ -139,7 +146,8 @@ class GuardMiddleware(BaseHTTPMiddleware):
         if self.users is not None and path != "/healthz" and not _authorized(request.headers.get("authorization"), self.users):
             return _error(401, "log in first (HTTP Basic credentials from the server's auth file)",
                           {"WWW-Authenticate": 'Basic realm="policyqa", charset="UTF-8"'})
-        limit = MAX_API_BODY if path.startswith("/api/") else MAX_UPLOAD_BODY
+        uploading = request.method == "POST" and path == "/api/documents"
+        limit = MAX_API_BODY if path.startswith("/api/") and not uploading else MAX_UPLOAD_BODY
         length = request.headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -198,7 +206,12 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
-        return _error(404 if str(exc).startswith("unknown document id") and request.method == "GET" else 400, str(exc))
+        unknown = str(exc).startswith("unknown document id") and request.method in ("GET", "DELETE")
+        return _error(404 if unknown else 400, str(exc))
+
+    @app.exception_handler(IndexBusyError)
+    async def _busy(request: Request, exc: IndexBusyError) -> JSONResponse:
+        return _error(409, str(exc))
 
     @app.exception_handler(AssistantError)
     async def _unavailable(request: Request, exc: AssistantError) -> JSONResponse:
@@ -247,6 +260,31 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
     def document(doc_id: Annotated[str, PathParam(max_length=500)]) -> dict[str, Any]:
         """One document with its full text (citations' ``start``/``end`` index into it)."""
         return live.get().document(doc_id).to_dict()
+
+    @app.post("/api/documents", tags=["documents"], responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}})
+    async def upload(request: Request) -> JSONResponse:
+        """Add files (multipart field ``files``; .txt .md .html .pdf .docx): each is accepted or refused on its own."""
+        try:
+            form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
+        except (HTTPException, MultiPartException) as exc:  # malformed, or over the file count
+            raise InputError(f"expected multipart/form-data with up to {MAX_FILES} files in the field 'files' ({exc})") from None
+        uploads = [f for f in form.getlist("files") if hasattr(f, "read")]
+        if not uploads:
+            raise InputError("no files: send them as multipart/form-data in the field 'files'")
+        files = [(f.filename or "document", await f.read()) for f in uploads]
+        import anyio
+
+        result = await anyio.to_thread.run_sync(add_files, live, files)
+        body = {"added": result.added, "refused": [{"file": n, "error": e} for n, e in result.refused],
+                "documents": len(live.get().documents())}
+        return JSONResponse(body, status_code=200 if result.added or not result.refused else 422)
+
+    @app.delete("/api/documents/{doc_id}", tags=["documents"], responses={404: {"model": ErrorBody}})
+    def delete(doc_id: Annotated[str, PathParam(max_length=500)]) -> dict[str, Any]:
+        """Remove a document from the index (a new generation; running requests finish on the old one)."""
+        live.get().document(doc_id)  # 404 for an unknown id
+        report = live.remove([doc_id])
+        return {"removed": doc_id, "documents": report.documents}
 
     if chat:
         import gradio as gr

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 import secrets
-import shutil
 import tempfile
 import textwrap
 from collections.abc import Callable
@@ -23,7 +22,8 @@ import gradio as gr
 from . import render
 from .core import MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError
-from .ingest import MAX_FILE_BYTES, SUFFIXES, read_file
+from .ingest import MAX_FILE_BYTES, SUFFIXES
+from .uploads import MAX_FILES, add_files
 from .types import Answer
 
 EXAMPLES = [
@@ -169,54 +169,6 @@ document.addEventListener("click", function (event) {
 """
 
 
-MAX_UPLOAD_FILES = 10
-_UNSAFE_NAME = re.compile(r"[^\w.-]+")
-
-
-def safe_name(name: str) -> str:
-    """A file name that stays inside the folder it is written to: no path, no dot-files, bounded."""
-    stem, dot, suffix = Path(name.replace("\\", "/")).name.rpartition(".")
-    stem = _UNSAFE_NAME.sub("_", stem if dot else suffix).strip("._")[:80] or "document"
-    return f"{stem}.{_UNSAFE_NAME.sub('', suffix).lower()[:10]}" if dot else stem
-
-
-def add_uploads(live, files: list[str]) -> str:
-    """Check each uploaded file on its own, add the good ones in one generation; one line per file."""
-    if not files:
-        return "Choose one or more files first."
-    if len(files) > MAX_UPLOAD_FILES:
-        return f"Not added: {len(files)} files at once; the limit is {MAX_UPLOAD_FILES}."
-    lines, good = [], []
-    staging = Path(tempfile.mkdtemp(prefix="policyqa-upload-"))
-    try:
-        for f in files:
-            src = Path(f)
-            dest = staging / safe_name(src.name)
-            try:
-                if src.stat().st_size > MAX_FILE_BYTES:
-                    raise AssistantError(f"{src.name}: over the {MAX_FILE_BYTES // 2**20} MB limit")
-                if dest.exists():
-                    raise AssistantError(f"{src.name}: another file of this upload has the same name")
-                shutil.copyfile(src, dest)  # copy, never follow a name the client chose
-                read_file(dest)  # type by content, text extracted: refused here, not mid-build
-            except (AssistantError, OSError) as exc:
-                lines.append(f"✗ {safe_name(src.name)}: {str(exc).replace(str(staging) + '/', '')}")
-                dest.unlink(missing_ok=True)
-                continue
-            good.append(dest)
-        if good:
-            try:
-                report = live.add(good)
-            except AssistantError as exc:
-                lines.append(f"✗ nothing added: {str(exc).replace(str(staging) + '/', '')}")
-            else:
-                lines.insert(0, f"✓ added {', '.join(p.stem for p in good)}: the index now holds "
-                                f"{report.documents} documents ({report.embedded} passages embedded).")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return "\n".join(lines)
-
-
 def build_chat(live) -> gr.Blocks:
     """The chat page; ``live.get()`` is the assistant on the index's current generation."""
     get_qa: Callable[[], Assistant] = live.get
@@ -288,7 +240,7 @@ def build_chat(live) -> gr.Blocks:
                 with gr.Accordion("Add your own documents", open=False):
                     uploads = gr.File(
                         file_count="multiple", file_types=list(SUFFIXES), type="filepath", elem_id="pqa-upload",
-                        label=f"{', '.join(SUFFIXES)} — up to {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB",
+                        label=f"{', '.join(SUFFIXES)} — up to {MAX_FILES} files of {MAX_FILE_BYTES // 2**20} MB",
                     )
                     add_btn = gr.Button("Add to the documents", elem_id="pqa-add")
                     upload_status = gr.Markdown(elem_id="pqa-upload-status")
@@ -304,8 +256,11 @@ def build_chat(live) -> gr.Blocks:
         demo.load(lambda: gr.update(choices=choices()), None, documents, api_visibility="private", queue=False)
 
         def add(files):
-            status = add_uploads(live, files or [])
-            return md_escape(status).replace("  \n", "\n\n"), gr.update(choices=choices()), None
+            if not files:
+                return "Choose one or more files first.", gr.skip(), gr.skip()
+            result = add_files(live, [(Path(f).name, Path(f)) for f in files])
+            status = "\n\n".join(md_escape(line) for line in result.lines())
+            return status, gr.update(choices=choices()), None
 
         add_btn.click(add, uploads, [upload_status, documents, uploads], api_visibility="private",
                       concurrency_id="add", concurrency_limit=1)

@@ -161,3 +161,29 @@ def test_hostile_document_and_question_run_nothing(browser, real_index, tmp_path
         # The 5,000-character word wraps inside the panel instead of widening the page.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
     context.close()
+
+
+def test_upload_a_document_in_the_chat(browser, real_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index)
+    good = tmp_path / "broadband.txt"
+    good.write_text("Rural broadband\n\nRural broadband reached most villages in 2023, narrowing the digital gap.\n")
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 broken")
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    page = context.new_page()
+    with running_server(index) as url:
+        page.goto(url)
+        page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+        page.get_by_text("Add your own documents").click()
+        page.set_input_files("#pqa-upload input[type=file]", [str(good), str(bad)])
+        page.wait_for_timeout(1000)
+        page.click("#pqa-add")
+        page.wait_for_function("() => document.querySelector('#pqa-upload-status').innerText.includes('added')",
+                               timeout=60_000)
+        status = page.locator("#pqa-upload-status").inner_text()
+        assert "added broadband" in status and "scan.pdf" in status
+        page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+        ask(page, "how far did rural broadband reach by 2023?")
+        assert "broadband" in last_bot_message(page).lower()
+    context.close()

@@ -173,3 +173,31 @@ def test_login_covers_page_api_and_gradio_routes(real_index, tmp_path: Path):
         assert httpx.get(url + "/api/documents", auth=("official", "correct horse")).status_code == 200
         assert httpx.get(url + "/", auth=("official", "correct horse")).status_code == 200
         assert httpx.get(url + "/healthz").status_code == 200  # for probes; says nothing about content
+
+
+def test_upload_and_delete_documents(real_index, tmp_path: Path):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index)
+    with running_server(index) as url, httpx.Client(base_url=url, timeout=60) as api:
+        good = ("broadband.txt", b"Rural broadband\n\nRural broadband reached most villages in 2023, narrowing the digital gap.\n")
+        bad = ("../../etc/evil.pdf", b"not a pdf at all")
+        r = api.post("/api/documents", files=[("files", good), ("files", bad)])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["added"] == ["broadband"] and body["documents"] == 6
+        assert body["refused"] == [{"file": "evil.pdf", "error": body["refused"][0]["error"]}]
+        assert "PDF" in body["refused"][0]["error"] and "/" not in body["refused"][0]["error"]
+        assert not list(tmp_path.rglob("evil.pdf"))  # the name never became a path
+        hit = api.get("/api/search", params={"q": "rural broadband villages", "k": 1}).json()["passages"][0]
+        assert hit["doc_id"] == "broadband"  # the running server moved to the new generation
+
+        only_bad = api.post("/api/documents", files=[("files", ("x.docx", b"PK\x03\x04broken"))])
+        assert only_bad.status_code == 422 and only_bad.json()["added"] == []
+        assert _assert_clean_error(api.post("/api/documents", files=[("files", ("f.txt", b"t"))] * 11))
+        assert _assert_clean_error(api.post("/api/documents", content=b"x", headers={"content-type": "text/plain"}))
+
+        assert api.delete("/api/documents/broadband").json() == {"removed": "broadband", "documents": 5}
+        assert _assert_clean_error(api.delete("/api/documents/broadband"), 404, 404)
+        assert api.get("/healthz").json()["documents"] == 5
