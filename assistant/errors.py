@@ -23,6 +23,10 @@ class IndexCorruptError(AssistantError):
     """The index files are damaged or incomplete."""
 
 
+class IndexWriteError(AssistantError):
+    """The disk refused a write (full, read-only, no permission); the old index stands."""
+
+
 class IndexBusyError(AssistantError):
     """Another process is writing the index right now."""
 

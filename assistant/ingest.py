@@ -471,33 +471,39 @@ def _split_at(sections: tuple[Section, ...], breaks: tuple[int, ...]) -> tuple[S
 def read_beir(path: Path) -> list[ParsedDocument]:
     """A BEIR corpus: one JSON object per line with ``_id``, ``title`` and ``text``."""
     docs = []
-    with path.open(encoding="utf-8") as f:
-        for n, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw)
-                doc_id, text = str(rec["_id"]), str(rec.get("text") or "")
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise CorpusError(f"{path}:{n}: not a BEIR record (a JSON object with _id, title, text)") from None
-            title = str(rec.get("title") or "").strip()
-            if not text.strip():
-                continue
-            meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
-            authors = meta.get("authors") or ()
-            document = Document(
-                doc_id=doc_id,
-                title=title or doc_id,
-                authors=tuple(str(a) for a in authors) if isinstance(authors, list) else (),
-                date=parse_date(str(meta.get("date", ""))),
-                source=path.name,
-                text=text,
-            )
-            digest = hashlib.sha256(json.dumps([title, text]).encode("utf-8")).hexdigest()
-            docs.append(ParsedDocument(document, (Section("", 0, len(text)),), digest))
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, raw in enumerate(f, start=1):
+                if raw.strip() and (doc := _beir_record(path, n, raw)) is not None:
+                    docs.append(doc)
+    except UnicodeDecodeError:
+        raise CorpusError(f"{path}: not valid UTF-8 text (after {len(docs)} good records)") from None
     if not docs:
         raise CorpusError(f"{path}: no documents with text")
     return docs
+
+
+def _beir_record(path: Path, n: int, raw: str) -> ParsedDocument | None:
+    try:
+        rec = json.loads(raw)
+        doc_id, text = str(rec["_id"]), str(rec.get("text") or "")
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise CorpusError(f"{path}:{n}: not a BEIR record (a JSON object with _id, title, text)") from None
+    if not text.strip():
+        return None
+    title = str(rec.get("title") or "").strip()
+    meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
+    authors = meta.get("authors") or ()
+    document = Document(
+        doc_id=doc_id,
+        title=title or doc_id,
+        authors=tuple(str(a) for a in authors) if isinstance(authors, list) else (),
+        date=parse_date(str(meta.get("date", ""))),
+        source=path.name,
+        text=text,
+    )
+    digest = hashlib.sha256(json.dumps([title, text]).encode("utf-8")).hexdigest()
+    return ParsedDocument(document, (Section("", 0, len(text)),), digest)
 
 
 def read_corpus(path: str | Path) -> list[ParsedDocument]:

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from .errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 from .types import Document, Passage
 
 FORMAT = "policyqa-index"
@@ -213,23 +213,35 @@ class GenerationWriter:
 
 @contextlib.contextmanager
 def new_generation(root: str | Path) -> Iterator[GenerationWriter]:
-    """Lock the index, give a temporary folder to fill, clean it up if anything fails."""
+    """Lock the index, give a temporary folder to fill, clean it up if anything fails.
+
+    A disk error (full disk, read-only folder, no permission) becomes one IndexWriteError
+    that says the previous index is untouched: nothing is switched until the commit.
+    """
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise IndexMissingError(f"{root} is a file, not an index folder")
     if (root / MANIFEST).is_file():
         raise IndexIncompatibleError(f"{root} is a single generation folder; build into its parent index folder instead")
-    with writer_lock(root):
-        for stale in root.glob(".tmp-gen-*"):  # left by a writer that crashed
-            shutil.rmtree(stale, ignore_errors=True)
-        name = f"gen-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
-        tmp = root / f".tmp-{name}"
-        tmp.mkdir()
-        try:
-            yield GenerationWriter(root, tmp)
-        finally:
-            # Gone after a commit (renamed into place); otherwise a failed or abandoned write.
-            shutil.rmtree(tmp, ignore_errors=True)
+    tmp = None
+    try:
+        with writer_lock(root):
+            for stale in root.glob(".tmp-gen-*"):  # left by a writer that crashed
+                shutil.rmtree(stale, ignore_errors=True)
+            name = f"gen-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+            tmp = root / f".tmp-{name}"
+            tmp.mkdir()
+            try:
+                yield GenerationWriter(root, tmp)
+            finally:
+                # Gone after a commit (renamed into place); otherwise a failed or abandoned write.
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise IndexWriteError(
+            f"could not write the index at {root} ({reason}); the previous index, if any, is unchanged: "
+            "free some space or fix the folder's permissions, then run the command again"
+        ) from exc
 
 
 def _prune(root: Path, keep: str) -> None:

