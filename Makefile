@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.setup-done
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast browser bench-setup index tune clean
+.PHONY: setup run test test-fast browser bench-setup soak index tune clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,9 @@ browser:
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not e2e and not faults"
+
+soak: setup
+	$(BIN)/python benchmarks/soak.py --minutes 10
 
 index: setup
 	$(BIN)/policyqa build
