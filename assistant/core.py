@@ -304,7 +304,7 @@ class Assistant:
         candidates, previous = [], {}
         wants_number = answering.asks_for_quantity(question)
         top = max(hits[0].score, 1e-9) if hits else 1.0
-        for hit in hits[: answering.EVIDENCE_PASSAGES]:
+        for position, hit in enumerate(hits[: answering.EVIDENCE_PASSAGES]):
             passage = self._passages[hit.row]
             text = self._documents[passage.doc_id].text
             a, b = self._retriever.sentence_ranges[hit.row]
@@ -318,7 +318,7 @@ class Assistant:
                     continue  # an interviewer's question is never evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
-                    hit.score / top, answering.opens_paragraph(text, s), svecs[i],
+                    hit.score / top, position, svecs[i],
                     wants_number and answering.holds_quantity(text[s:e]),
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
