@@ -103,7 +103,8 @@ class Retriever:
             # A filter can exclude most rows: look further on the dense side.
             want = self.n if self.n <= 50_000 else min(self.n, want * 20)
         _, d_rows = vectors.search(self.dense_index, q, want)
-        l_rows = np.argsort(-lexical_all)[:want]
+        # The best `want` rows without sorting all N (at 1M passages a full sort alone is ~14 ms).
+        l_rows = np.argpartition(-lexical_all, want - 1)[:want] if want < self.n else np.arange(self.n)
         l_rows = l_rows[lexical_all[l_rows] > 0]
         cands = np.union1d(d_rows, l_rows).astype(np.int64)
         if allowed is not None:
