@@ -346,6 +346,8 @@ def parse_text(doc_id: str, text: str, source_name: str) -> ParsedDocument:
     clean = "".join(chars)
 
     sections = _sections(body, clean)
+    if not any(clean[sec.start : sec.end].strip() for sec in sections):
+        raise CorpusError(f"{source_name}: no text to index beyond a title or byline")
     document = Document(
         doc_id=doc_id,
         title=head.title or doc_id,
