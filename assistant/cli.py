@@ -18,6 +18,7 @@ from .errors import AssistantError
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_QUESTIONS = DATA / "questions.jsonl"
 DEFAULT_UNANSWERABLE = DATA / "unanswerable.jsonl"
+DEFAULT_FOLLOWUPS = DATA / "followups.jsonl"
 
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--beir", metavar="DIR", help="evaluate on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
     p.add_argument("--answers", action="store_true", help="also measure answers: evidence@1/3 and abstention")
     p.add_argument("--unanswerable", metavar="FILE", help="questions the corpus does not answer (default: tests/data/unanswerable.jsonl)")
+    p.add_argument("--followups", metavar="FILE", help="follow-up questions with their history (default: tests/data/followups.jsonl)")
     _index_arg(p)
     p.add_argument("--json", action="store_true")
     return parser
@@ -162,6 +164,9 @@ def _cmd_eval(args) -> int:
         unanswerable = [r["question"] for r in evaluation.load_jsonl(args.unanswerable or DEFAULT_UNANSWERABLE)
                         if args.split is None or r.get("split") == args.split]
         answers = evaluation.evaluate_answers(questions, unanswerable, qa.ask, lambda d: qa.document(d).text)
+        followups = evaluation.load_jsonl(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
+        if followups:  # a set of its own, without splits
+            answers.update(evaluation.evaluate_followups(followups, qa.ask, lambda d: qa.document(d).text))
     if args.json:
         print(json.dumps({**scores.to_dict(), **({"answers": answers} if answers else {})}))
         return 0
@@ -170,6 +175,11 @@ def _cmd_eval(args) -> int:
               f"false abstentions {answers['false_abstentions']:.3f}  correct abstentions "
               f"{answers['correct_abstentions']:.3f} ({answers['unanswerable']} unanswerable)  "
               f"quote mismatches {answers['quote_mismatches']}")
+        if "followups" in answers:
+            print(f"follow-ups ({answers['followups']}): evidence in the first 3 passages "
+                  f"{answers['passage@3_with_history']:.3f} with the conversation, "
+                  f"{answers['passage@3_without_history']:.3f} without; cited "
+                  f"{answers['cited_with_history']:.3f} with, {answers['cited_without_history']:.3f} without")
     print(f"{scores.n} questions: hit@1 {scores.hit_at_1:.3f}  hit@3 {scores.hit_at_3:.3f}  "
           f"hit@5 {scores.hit_at_5:.3f}  MRR {scores.mrr:.3f}")
     if scores.misses:

@@ -194,3 +194,23 @@ def evaluate_answers(
         "false_abstentions": round(refused / n, 4), "correct_abstentions": round(abstained / m, 4),
         "quote_mismatches": mismatches,
     }
+
+
+def evaluate_followups(rows: Sequence[dict], ask: Callable[..., Answer], document_text: Callable[[str], str]) -> dict:
+    """Follow-up questions asked with and without their conversation: how often is the
+    labelled evidence among the first 3 passages, and among the citations?"""
+    found = {"with": [0, 0], "without": [0, 0]}
+    for r in rows:
+        span = evidence_span(document_text(r["doc_id"]), r["evidence"])
+        for mode, history in (("with", [(h, "") for h in r["history"]]), ("without", None)):
+            answer = ask(r["question"], history=history, min_confidence=0.0)
+            found[mode][0] += any(holds(p, r["doc_id"], span) for p in answer.passages[:3])
+            found[mode][1] += any(citation_matches(r["doc_id"], span, c.doc_id, (c.start, c.end)) for c in answer.citations)
+    n = max(1, len(rows))
+    return {
+        "followups": len(rows),
+        "passage@3_with_history": round(found["with"][0] / n, 4),
+        "passage@3_without_history": round(found["without"][0] / n, 4),
+        "cited_with_history": round(found["with"][1] / n, 4),
+        "cited_without_history": round(found["without"][1] / n, 4),
+    }
