@@ -53,6 +53,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+from common import cpu_model  # noqa: E402  (the same machine line as every benchmark)
 sys.path.insert(0, str(ROOT))
 SEEDS = ROOT / "seeds"
 QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
@@ -64,16 +65,6 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)  # langchain-comm
 
 
 # ---------------------------------------------------------------- environment
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def memory_gib() -> float:
