@@ -201,3 +201,13 @@ def test_upload_and_delete_documents(real_index, tmp_path: Path):
         assert api.delete("/api/documents/broadband").json() == {"removed": "broadband", "documents": 5}
         assert _assert_clean_error(api.delete("/api/documents/broadband"), 404, 404)
         assert api.get("/healthz").json()["documents"] == 5
+
+
+def test_gradio_client_sees_one_clean_endpoint(server_url):
+    """The chat's own API, as gradio_client users see it: one named endpoint, /ask."""
+    from gradio_client import Client
+
+    client = Client(server_url, verbose=False)
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/ask"}
+    assert not api["unnamed_endpoints"]
