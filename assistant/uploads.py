@@ -27,7 +27,8 @@ def safe_name(name: str) -> str:
     """A file name that stays inside the folder it is written to: no path, no dot-files, bounded."""
     stem, dot, suffix = Path(str(name).replace("\\", "/")).name.rpartition(".")
     stem = _UNSAFE.sub("_", stem if dot else suffix).strip("._")[:80] or "document"
-    return f"{stem}.{_UNSAFE.sub('', suffix).lower()[:10]}" if dot else stem
+    suffix = _UNSAFE.sub("", suffix).lower()[:10] if dot else ""
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 @dataclass
@@ -63,14 +64,17 @@ def add_files(live, files: list[tuple[str, bytes | Path]]) -> UploadResult:
                     raise AssistantError(f"over the {MAX_FILE_BYTES // 2**20} MB limit")
                 if isinstance(data, Path):
                     data = data.read_bytes()
-                if dest.exists():
+                if dest.exists():  # an earlier file of this upload: keep it, refuse this one
                     raise AssistantError("another file of this upload has the same name")
                 dest.write_bytes(data)
-                read_file(dest)  # type by content, text extracted: refused here, not mid-build
+                try:
+                    read_file(dest)  # type by content, text extracted: refused here, not mid-build
+                except AssistantError:
+                    dest.unlink()
+                    raise
             except AssistantError as exc:
                 # The reader's message names our staging path; the sender knows the file by its name.
                 result.refused.append((shown, str(exc).replace(f"{dest}: ", "").replace(str(staging) + "/", "")))
-                dest.unlink(missing_ok=True)
                 continue
             good.append(dest)
         if good:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import shutil
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ EXAMPLES = [
     "How did Huichuan support returning migrants who start businesses?",
     "What is the minimum wage in Guangdong?",
 ]
+MAX_DOWNLOADS = 500  # answer files kept for the download button
 CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
 
 # Markdown punctuation that could start markup (links, images, emphasis, code, HTML, entities, math, tables).
@@ -197,8 +200,10 @@ def build_chat(live) -> gr.Blocks:
         chat = chat + [{"role": "user", "content": md_escape(question)},
                        {"role": "assistant", "content": chat_message(answer, len(turns))}]
         report = render.markdown(answer)
-        folder = download_dir / secrets.token_hex(8)  # one folder per answer: the file keeps a plain name
+        folder = download_dir / f"{time.time_ns()}-{secrets.token_hex(4)}"  # per answer: the file keeps a plain name
         folder.mkdir()
+        for old in sorted(download_dir.iterdir())[:-MAX_DOWNLOADS]:  # a long-running server keeps the newest only
+            shutil.rmtree(old, ignore_errors=True)
         path = folder / "policyqa-answer.md"
         path.write_text(report, encoding="utf-8")
         return chat, turns, sources_html(turns, qa), report, gr.update(value=str(path), interactive=True), ""

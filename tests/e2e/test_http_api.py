@@ -211,3 +211,13 @@ def test_gradio_client_sees_one_clean_endpoint(server_url):
     api = client.view_api(return_format="dict", print_info=False)
     assert set(api["named_endpoints"]) == {"/ask"}
     assert not api["unnamed_endpoints"]
+
+
+def test_a_chunked_body_without_length_is_refused(api):
+    def body():
+        yield b'{"question": "'
+        yield b"x" * 10
+        yield b'"}'
+
+    r = api.post("/api/ask", content=body(), headers={"content-type": "application/json"})
+    assert r.status_code == 411 and "Content-Length" in r.json()["error"]
