@@ -219,7 +219,12 @@ def _cmd_add(args) -> int:
 
 def _cmd_remove(args) -> int:
     qa = _load(args.index)
-    _report(qa.remove(args.doc_ids), "remove", args.json)
+    report = qa.remove(args.doc_ids)
+    if args.json:
+        _report(report, "remove", True)
+    else:
+        print(f"{report.index}: removed {', '.join(args.doc_ids)}; {report.documents} documents, "
+              f"{report.passages} passages remain.")
     return 0
 
 

@@ -63,6 +63,11 @@ class Filters:
             if value is not None and not _ISO_DATE.match(str(value)):
                 raise InputError(f"{name} must be a date like 2021, 2021-06 or 2021-06-30, not {value!r}")
 
+    def describe(self) -> str:
+        parts = [f"documents {', '.join(self.documents)}"] if self.documents is not None else []
+        parts += [f"since {self.since}"] if self.since else []
+        return ", ".join(parts + ([f"until {self.until}"] if self.until else []))
+
     def admits_date(self, date: str) -> bool:
         """A document dated ``date`` (maybe only a year or month) falls in [since, until]; undated ones don't."""
         if self.since is None and self.until is None:
@@ -287,7 +292,11 @@ class Assistant:
         ``min_confidence`` (0-1) the answer says the documents do not cover it.
         """
         question = _check_query(question, k)
-        ev = self._evidence(question, history, k, Filters(documents, since, until))
+        where = Filters(documents, since, until)
+        allowed = self._allowed(where)
+        if allowed is not None and not allowed.any():
+            return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).")
+        ev = self._evidence(question, history, k, where)
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)
         answered = answering.covers(question, ev, groups, min_confidence)
