@@ -93,7 +93,7 @@ class Candidate:
         return (self.cos, self.terms, self.rank_score, float(self.fits_type), 1 / (1 + self.position))
 
     def score(self, weights: Sequence[float] = EVIDENCE_WEIGHTS) -> float:
-        return float(sum(w * f for w, f in zip(weights, self.features())))
+        return float(sum(w * f for w, f in zip(weights, self.features(), strict=True)))
 
 
 def key_terms(text: str) -> set[str]:

@@ -14,7 +14,7 @@ import numpy as np
 from . import answering, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, build_encoder, default_encoder, query_encoder
-from .errors import AssistantError, IndexCorruptError, IndexIncompatibleError, InputError
+from .errors import AssistantError, IndexIncompatibleError, InputError
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
@@ -167,22 +167,28 @@ class Assistant:
         """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
         return build_index(corpus, index, encoder or build_encoder(Path(index)), settings, progress=progress)
 
-    def add(self, paths: str | Path | Sequence[str | Path], *, progress: bool = False) -> BuildReport:
+    def add(
+        self, paths: str | Path | Sequence[str | Path], *, progress: bool = False, switch: bool = True
+    ) -> BuildReport:
         """Add files or folders of documents (a document id already present is replaced).
 
-        Only the new documents are embedded; the index gets a new generation and this
-        assistant moves to it. A bad file is refused before anything is written.
+        Only the new documents are embedded; the index gets a new generation. With
+        ``switch`` this assistant moves to it; without, it stays on the one it has
+        (a server answering other requests with it moves later, via ``reloaded``).
+        A bad file is refused before anything is written.
         """
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         report = add_documents(paths, self.root, self._build_encoder(), progress=progress)
-        self._open(store.resolve_generation(self.root))
+        if switch:
+            self._open(store.resolve_generation(self.root))
         return report
 
-    def remove(self, doc_ids: str | Sequence[str]) -> BuildReport:
+    def remove(self, doc_ids: str | Sequence[str], *, switch: bool = True) -> BuildReport:
         """Remove documents by id (a later build of the corpus will not bring them back)."""
         doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
         report = remove_documents(doc_ids, self.root, self._build_encoder())
-        self._open(store.resolve_generation(self.root))
+        if switch:
+            self._open(store.resolve_generation(self.root))
         return report
 
     def _build_encoder(self) -> Encoder:

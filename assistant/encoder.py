@@ -255,7 +255,7 @@ def query_encoder(index_root: Path | None) -> Encoder:
     if folder is not None and has_onnx(folder):
         try:
             encoder = OnnxEncoder(folder)
-            encoder._session  # load it now: a damaged file falls back here, not at the first question
+            encoder.encode(["warm-up"])  # load it now: a damaged file falls back here, not at the first question
             return encoder
         except ImportError:
             reason = "onnxruntime is not installed"

@@ -17,8 +17,6 @@ import io
 import logging
 import re
 import zipfile
-from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path

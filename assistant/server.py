@@ -27,9 +27,9 @@ from starlette.formparsers import MultiPartException
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .core import MAX_K, MAX_QUERY_CHARS, Assistant
-from .ingest import MAX_FILE_BYTES
 from .errors import AssistantError, IndexBusyError, InputError
-from .indexing import BuildReport, add_documents, remove_documents
+from .indexing import BuildReport
+from .ingest import MAX_FILE_BYTES
 from .uploads import MAX_FILES, add_files
 
 log = logging.getLogger("policyqa.server")
@@ -55,13 +55,12 @@ class LiveAssistant:
 
     def add(self, paths: list[Path]) -> BuildReport:
         """Add files as a new generation; requests already running keep the one they started on."""
-        qa = self.get()
-        # Not qa.add(): that reloads qa in place, under the feet of concurrent requests.
-        return add_documents(paths, qa.root, qa.encoder)
+        # switch=False: the shared assistant must not change under concurrent requests;
+        # the next get() moves to the new generation as a new object.
+        return self.get().add(paths, switch=False)
 
     def remove(self, doc_ids: list[str]) -> BuildReport:
-        qa = self.get()
-        return remove_documents(doc_ids, qa.root, qa.encoder)
+        return self.get().remove(doc_ids, switch=False)
 
 
 # ------------------------------------------------------------------ request and response bodies

@@ -25,8 +25,8 @@ from . import render
 from .core import MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError
 from .ingest import MAX_FILE_BYTES, SUFFIXES
-from .uploads import MAX_FILES, add_files
 from .types import Answer
+from .uploads import MAX_FILES, add_files
 
 EXAMPLES = [
     "What obstacles block migrant citizenization?",
