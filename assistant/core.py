@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -227,7 +228,11 @@ class Assistant:
             return self  # CURRENT is mid-swap or damaged: keep serving what we have
         if live == self.path:
             return self
-        return Assistant(live, self._encoder)
+        try:
+            return Assistant(live, self._encoder)
+        except AssistantError as exc:  # a damaged new generation: keep answering from the whole one we have
+            print(f"policyqa: not switching to {live.name}: {exc}", file=sys.stderr)
+            return self
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
         return self._search(query, k, Filters(documents), fusion)[1]

@@ -301,3 +301,17 @@ def test_langchain_retriever(fake_index, encoder, tmp_path):
     filtered = qa.as_langchain_retriever(k=2, documents=[only]).invoke("rural")
     assert {d.metadata["doc_id"] for d in filtered} == {only}
     assert len(qa.as_langchain_retriever(k=1).invoke("rural", k=4)) == 4  # per-call k, as LangChain allows
+
+
+def test_a_damaged_new_generation_does_not_take_a_server_down(fake_index, encoder, tmp_path, capsys):
+    from assistant.server import LiveAssistant
+
+    live = LiveAssistant(Assistant.load(fake_index, encoder=encoder))
+    before = live.get().path
+    f = tmp_path / "x.txt"
+    f.write_text("Roads\n\nVillage roads are now paved in most counties of the province.\n")
+    Assistant.load(fake_index, encoder=encoder).add(f)
+    (store.resolve_generation(fake_index) / "manifest.json").write_text("{broken")
+    qa = live.get()
+    assert qa.path == before and qa.search("village roads", k=1)
+    assert "not switching" in capsys.readouterr().err
