@@ -99,6 +99,7 @@ class Assistant:
 
     def __init__(self, generation: Path, encoder: Encoder | None = None) -> None:
         self._encoder = encoder
+        self._refused: Path | None = None  # a newer generation that failed to load
         self._open(generation)
 
     def _open(self, generation: Path) -> None:
@@ -226,12 +227,13 @@ class Assistant:
             live = store.resolve_generation(self.root)
         except AssistantError:
             return self  # CURRENT is mid-swap or damaged: keep serving what we have
-        if live == self.path:
+        if live in (self.path, self._refused):
             return self
         try:
             return Assistant(live, self._encoder)
         except AssistantError as exc:  # a damaged new generation: keep answering from the whole one we have
             print(f"policyqa: not switching to {live.name}: {exc}", file=sys.stderr)
+            self._refused = live  # said once, not on every request
             return self
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
