@@ -228,12 +228,19 @@ class OnnxEncoder:
             bar.close()
         return out
 
+    @cached_property
+    def _counter(self):
+        # Its own tokenizer, never truncating: toggling the shared one would race with
+        # questions encoded on other threads while an upload is being chunked.
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        self._tokenizer.no_truncation()
-        try:
-            return [sum(e.attention_mask) for e in self._tokenizer.encode_batch(list(texts))]
-        finally:
-            self._tokenizer.enable_truncation(MAX_TOKENS)
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
 
 
 def onnx_folder(index_root: Path) -> Path:

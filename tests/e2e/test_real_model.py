@@ -97,6 +97,9 @@ def test_onnx_query_model_gives_the_same_vectors(real_index, real_qa):
     assert fast.shape == slow.shape == (4, 384)
     assert np.abs(fast - slow).max() < 1e-5
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    # Both count wordpieces the same way (the chunker's budget depends on it), long texts included.
+    assert OnnxEncoder(onnx_folder(real_index)).count_tokens(texts + ["word " * 400]) == MiniLMEncoder().count_tokens(
+        texts + ["word " * 400])
 
 
 def test_without_the_onnx_file_questions_fall_back_to_sentence_transformers(real_index, tmp_path, capsys):
