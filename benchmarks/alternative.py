@@ -49,11 +49,10 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-from common import cpu_model  # noqa: E402  (the same machine line as every benchmark)
+from common import cpu_model, versions  # noqa: E402  (the same machine line as every benchmark)
 sys.path.insert(0, str(ROOT))
 SEEDS = ROOT / "seeds"
 QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
@@ -85,12 +84,6 @@ PACKAGES = (
 
 
 def machine() -> dict:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
     import torch
 
     return {
@@ -100,7 +93,7 @@ def machine() -> dict:
         "memory_gib": memory_gib(),
         "python": platform.python_version(),
         "torch_threads": torch.get_num_threads(),
-        "versions": versions,
+        "versions": versions(PACKAGES),
     }
 
 
