@@ -237,7 +237,7 @@ class Assistant:
             return self
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
-        return self._search(query, k, Filters(documents), fusion)[1]
+        return self._search(query, k, self._allowed(Filters(documents)), fusion)[1]
 
     def _allowed(self, where: "Filters") -> np.ndarray | None:
         """Boolean mask of the passage rows the filters let through (None: no filter)."""
@@ -256,9 +256,9 @@ class Assistant:
         return allowed
 
     def _search(
-        self, query: str, k: int, where: "Filters", fusion: FusionSettings
+        self, query: str, k: int, allowed: np.ndarray | None, fusion: FusionSettings
     ) -> tuple[np.ndarray, list[Hit]]:
-        allowed = self._allowed(where)
+        """Encode and retrieve; ``allowed`` is ``_allowed``'s mask of the rows the filters let through."""
         if allowed is not None and not allowed.any():
             return np.zeros(0, dtype=np.float32), []
         vector = self.encoder.encode([query])[0]
@@ -280,8 +280,8 @@ class Assistant:
         ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, inclusive) to documents dated in that range.
         """
         query = _check_query(query, k)
-        where = Filters(documents, since, until)
-        return [self._scored(hit) for hit in self._search(query, k, where, fusion)[1]]
+        allowed = self._allowed(Filters(documents, since, until))
+        return [self._scored(hit) for hit in self._search(query, k, allowed, fusion)[1]]
 
     def _scored(self, hit: Hit) -> Passage:
         p = self._passages[hit.row]
@@ -309,18 +309,18 @@ class Assistant:
         allowed = self._allowed(where)
         if allowed is not None and not allowed.any():
             return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).")
-        ev = self._evidence(question, history, k, where)
+        ev = self._evidence(question, history, k, allowed)
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)
         answered = answering.covers(question, ev, groups, min_confidence)
         return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered)
 
     def _evidence(
-        self, question: str, history: Sequence[Any] | None, k: int, where: "Filters"
+        self, question: str, history: Sequence[Any] | None, k: int, allowed: np.ndarray | None
     ) -> answering.Evidence:
         """Retrieve for the (resolved) question and score every sentence of the top passages."""
         query = answering.resolve_question(question, history)
-        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), where, FusionSettings())
+        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), allowed, FusionSettings())
         lexical = self._retriever.lexical
         # A follow-up retrieves with the conversation's topic words, but its own words pick the
         # sentence: "how much loan money did it line up?" wants the loan figure, not the topic

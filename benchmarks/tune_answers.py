@@ -25,12 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, answering  # noqa: E402
-from assistant.core import Filters  # noqa: E402
 from assistant.evaluation import citation_matches, evidence_span, load_jsonl, load_questions  # noqa: E402
 
 
 def features(qa: Assistant, question: str) -> answering.Evidence:
-    return qa._evidence(question, None, 5, Filters())
+    return qa._evidence(question, None, 5, None)
 
 
 def fit_listwise(lists: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-2, steps: int = 3000) -> np.ndarray:
