@@ -63,7 +63,7 @@ def main() -> None:
     lists = [(np.array([c.features() for c in ev.candidates]), y) for q, ev, y in labelled if q.split == "tune" and y.any()]
     w = fit_listwise(lists)
     weights = tuple(round(float(x), 2) for x in w / w[0])
-    print("evidence weights (cos, terms, rank, type, position), scaled to cos = 1:", weights)
+    print("evidence weights (cos, terms, rank, type, position, form), scaled to cos = 1:", weights)
     for name, wt in (("in the code", answering.EVIDENCE_WEIGHTS), ("fitted", weights)):
         res = {"tune": [], "heldout": []}
         for q, ev, span in zip(questions, evs, spans):

@@ -11,7 +11,7 @@ P2 = Passage("b", "Doc B", "S", "y", 0, 100)
 
 def cand(p, start, cos, vec, terms=0.0):
     v = np.asarray(vec, dtype=np.float32)
-    return Candidate(p, start, start + 10, cos, terms, 1.0, False, v / np.linalg.norm(v))
+    return Candidate(p, start, start + 10, cos, terms, 1.0, 0, v / np.linalg.norm(v))
 
 
 def test_near_duplicates_in_two_documents_merge_into_one_point_with_two_markers():
@@ -38,6 +38,25 @@ def test_quantity_questions_and_names():
     assert answering.holds_quantity("about 120,000 people") and not answering.holds_quantity("many people")
     assert answering.named_terms("What is the minimum wage in Guangdong in 2019?") == ["Guangdong", "2019"]
     assert answering.named_terms("What does the EU do?") == ["EU"]
+
+
+def test_answer_form_matches_why_when_and_definition_questions():
+    why = answering.answer_form("Why do farmers find it hard to get loans?")
+    assert why is not None and why.search("Agriculture faces high risks, leading to financing difficulties.")
+    assert not why.search("Farmers find it hard to get loans.")  # a restatement is not a reason
+    when = answering.answer_form("When did Shanghai merge its pension schemes?")
+    assert when is not None and when.search("pensions were merged in 2020") and not when.search("pensions were merged")
+    meaning = answering.answer_form("How does Zhang Yi define urban-rural integration?")
+    assert meaning is not None and meaning.search("Integration is a way to create a unified system.")
+    assert answering.answer_form("What obstacles block migrant citizenization?") is None
+
+
+def test_answer_form_lifts_the_sentence_that_answers():
+    # A restatement with a slightly higher cosine loses to the sentence that gives the reason.
+    v = np.array([1.0, 0.0], dtype=np.float32)
+    restates = Candidate(P1, 0, 10, 0.70, 0.5, 1.0, 0, v, fits_form=False)
+    answers = Candidate(P1, 20, 30, 0.62, 0.5, 1.0, 0, v, fits_form=True)
+    assert [g[0] for g in select_evidence([restates, answers])][0] is answers
 
 
 def test_follow_up_detection_and_rewriting():
