@@ -138,7 +138,9 @@ class GuardMiddleware(BaseHTTPMiddleware):
     def __init__(self, app, users: dict[str, str] | None) -> None:
         super().__init__(app)
         self.users = users
-        self._slots: dict[str, asyncio.Semaphore] = {}  # touched only on the event loop
+        # client -> [its semaphore, requests holding or awaiting it]; touched only on the event
+        # loop. An entry goes when its count reaches 0, so many distinct clients leave nothing behind.
+        self._slots: dict[str, list] = {}
 
     async def dispatch(self, request: Request, call_next):
         path = request.url.path
@@ -162,15 +164,27 @@ class GuardMiddleware(BaseHTTPMiddleware):
         # A client's requests beyond PER_CLIENT wait here, before taking a worker thread,
         # so one busy client queues behind itself instead of starving the others.
         client = request.client.host if request.client else "?"
-        slot = self._slots.setdefault(client, asyncio.Semaphore(PER_CLIENT))
+        entry = self._slots.setdefault(client, [asyncio.Semaphore(PER_CLIENT), 0])
+        entry[1] += 1
         try:
-            await asyncio.wait_for(slot.acquire(), timeout=CLIENT_WAIT_SECONDS)
-        except TimeoutError:
-            return _error(429, "too many requests from this client at once; try again shortly")
-        try:
-            return await call_next(request)
+            slot = entry[0]
+            try:
+                await asyncio.wait_for(slot.acquire(), timeout=CLIENT_WAIT_SECONDS)
+            except TimeoutError:
+                return _error(429, "too many requests from this client at once; try again shortly")
+            try:
+                return await call_next(request)
+            finally:
+                slot.release()
         finally:
-            slot.release()
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._slots[client]
+
+    @property
+    def clients_tracked(self) -> int:
+        """Clients with a request in flight or waiting (0 when the server is idle)."""
+        return len(self._slots)
 
 
 # ------------------------------------------------------------------ the app
