@@ -65,7 +65,7 @@ class Passage:
     text: str
     start: int
     end: int
-    score: float = 0.0
+    score: float = 0.0  # fused relevance; ranks 4-5 may hold a lower one (retrieval.py: reserved ranks)
     page: int | None = None  # the page it starts on, for paged formats (PDF)
 
     def to_dict(self) -> dict[str, Any]:
