@@ -35,10 +35,15 @@ class ChunkSettings:
 
 def embed_text(title: str, section: str, text: str, settings: ChunkSettings) -> str:
     """What the embedding model and BM25 see for a passage."""
-    if not settings.context_prefix:
+    context = " — ".join(part for part in (title, section) if part)
+    if not settings.context_prefix or not context:
         return text
-    context = f"{title} — {section}" if section else title
     return f"{context}\n{text}"
+
+
+def own_title(title: str, doc_id: str) -> str:
+    """The title a document really has: "" when it fell back to its id (an untitled BEIR record)."""
+    return "" if title == doc_id else title
 
 
 def chunk_document(
@@ -51,7 +56,7 @@ def chunk_document(
     doc = parsed.document
     passages: list[Passage] = []
     for section in parsed.sections:
-        prefix = embed_text(doc.title, section.title, "", settings)
+        prefix = embed_text(own_title(doc.title, doc.doc_id), section.title, "", settings)
         prefix_tokens = count_tokens([prefix])[0] - 2 if prefix else 0
         budget = max(16, min(settings.chunk_tokens, max_tokens - 2 - prefix_tokens))
         from langchain_text_splitters import RecursiveCharacterTextSplitter  # only builds pay its import

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from . import store, vectors
-from .chunking import ChunkSettings, chunk_document, embed_text
+from .chunking import ChunkSettings, chunk_document, embed_text, own_title
 from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError, IndexIncompatibleError, InputError
-from .ingest import INGEST_VERSION, ParsedDocument, read_corpus
+from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
 from .sentences import split_spans
@@ -167,7 +167,21 @@ def build_index(
             return None  # decided from the manifest alone: a no-op build reads no vectors
         return corpus_plan(parsed, live[1] if live else None, _carried(*live) if live else None)
 
-    return _update(Path(index), encoder, settings or ChunkSettings(), plan, progress, require_live=False)
+    if settings is None:
+        settings = default_settings(corpus)
+    return _update(Path(index), encoder, settings, plan, progress, require_live=False)
+
+
+def default_settings(corpus: str | Path | Sequence[ParsedDocument]) -> ChunkSettings:
+    """The chunk settings a corpus is built with when the caller names none.
+
+    A BEIR record is a titled abstract whose title is part of its content, so its passages are
+    embedded and BM25-indexed as "title + text", as BEIR's published baselines do. Files keep
+    the title out: on the policy documents, whose title heads dozens of passages, it hurt.
+    """
+    if isinstance(corpus, (str, Path)) and is_beir(corpus):
+        return ChunkSettings(context_prefix=True)
+    return ChunkSettings()
 
 
 def add_documents(
@@ -267,7 +281,7 @@ def _update(
         texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
         batch: list[str] = []
         for part in todo:
-            batch += [embed_text(p.title, p.section, p.text, settings) for p in part.passages]
+            batch += [embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings) for p in part.passages]
             doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
             batch += [doc_text[s:e] for _, s, e in part.sentences]
         encoded = encoder.encode(batch, progress=progress) if batch else np.zeros((0, encoder.dim), np.float32)
@@ -297,9 +311,9 @@ def _update(
         np.save(tmp / "sentence_vectors.npy", svecs, allow_pickle=False)
         vectors.save(vectors.build(pvecs), tmp / "vectors.faiss")
         (tmp / "bm25").mkdir()
-        LexicalIndex.build([embed_text(p.title, p.section, p.text, settings) for p in passages]).save(tmp / "bm25")
+        LexicalIndex.build([embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings) for p in passages]).save(tmp / "bm25")
         (tmp / "bm25_documents").mkdir()
-        LexicalIndex.build([p.document.title + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
+        LexicalIndex.build([own_title(p.document.title, p.document.doc_id) + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
 
         per_doc: dict[str, dict] = {
             e.doc.document.doc_id: {"hash": e.doc.content_hash, "source": e.doc.document.source, "passages": 0,

@@ -508,6 +508,12 @@ def _beir_record(path: Path, n: int, raw: str) -> ParsedDocument | None:
     return ParsedDocument(document, (Section("", 0, len(text)),), digest)
 
 
+def is_beir(path: str | Path) -> bool:
+    """Whether ``path`` is a BEIR corpus: a .jsonl file, or a folder holding corpus.jsonl."""
+    path = Path(path)
+    return path.suffix == ".jsonl" if path.is_file() else (path / "corpus.jsonl").is_file()
+
+
 def read_corpus(path: str | Path) -> list[ParsedDocument]:
     """Every document under ``path``: a folder of .txt/.md files, one file, or a corpus.jsonl."""
     path = Path(path)

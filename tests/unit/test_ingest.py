@@ -112,3 +112,29 @@ def test_missing_paths_and_bad_beir(tmp_path):
     bad.write_text('{"title": "no id"}\n')
     with pytest.raises(CorpusError, match="not a BEIR record"):
         read_corpus(bad)
+
+
+def test_a_beir_corpus_is_indexed_with_its_titles_and_files_without(tmp_path, encoder):
+    from assistant import Assistant
+
+    beir = tmp_path / "beir"
+    beir.mkdir()
+    (beir / "corpus.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"_id": "d1", "title": "Zebrafish regeneration", "text": "Cells in the fin grow back after injury."},
+        {"_id": "d2", "title": "", "text": "Soil bacteria fix nitrogen for plants."},
+        {"_id": "d3", "title": "Urban wages", "text": "Pay rose in large cities last year."},
+    ]) + "\n")
+    Assistant.build(beir, tmp_path / "index", encoder=encoder)
+    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    assert qa.search("zebrafish", k=1)[0].doc_id == "d1"  # the word is only in the title
+    assert qa.search("zebrafish", k=1)[0].text == "Cells in the fin grow back after injury."  # spans stay the text's
+    retriever = qa._retriever  # an untitled record's id, its stand-in title, is not indexed as words
+    assert not retriever.lexical.scores("d2", retriever.n).any()
+    assert not retriever.doc_lexical.scores("d2", retriever.n_docs).any()
+    manifest = json.loads((tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip() / "manifest.json").read_text())
+    assert manifest["chunking"]["context_prefix"] is True
+
+
+def test_a_folder_of_files_is_indexed_without_title_prefixes(fake_index):
+    gen = fake_index / (fake_index / "CURRENT").read_text().strip()
+    assert json.loads((gen / "manifest.json").read_text())["chunking"]["context_prefix"] is False
