@@ -45,6 +45,14 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return [stem([w for w in _TOKEN.findall(text.lower()) if w not in stop]) for text in texts]
 
 
+def content_stems(words: Sequence[str]) -> list[str | None]:
+    """Per word, in order: its stem, or None for a stop word (for position-aware checks)."""
+    stop = _stopwords()
+    lowered = [w.lower() for w in words]
+    stemmed = _stemmer().stemWords(lowered)
+    return [None if w in stop else st for w, st in zip(lowered, stemmed, strict=True)]
+
+
 class LexicalIndex:
     """A bm25s index whose rows line up with the passages."""
 

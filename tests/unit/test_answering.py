@@ -40,6 +40,24 @@ def test_quantity_questions_and_names():
     assert answering.named_terms("What does the EU do?") == ["EU"]
 
 
+def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
+    assert answering.asks_for_figure("How many returnees started businesses?")
+    assert answering.asks_for_figure("What is Shanghai's old-age dependency ratio?")
+    assert answering.asks_for_figure("What was the employment rate of the trained workers?")
+    assert answering.asks_for_figure("What share of trainees found jobs?")
+    assert not answering.asks_for_figure("What is the key to rural revitalization?")
+    assert not answering.asks_for_figure("How much progress has been made?")  # "how much" keeps the looser rule
+    terms = answering.key_terms("How many returnees went on to launch businesses?")
+    # Stop words do not count towards the distance: 25,000 [that] have started [their] own business.
+    assert answering.figure_near("including 25,000 that have started their own business", terms)
+    assert not answering.figure_near("the 2016 forum on business", terms)  # a year is not a count
+    assert not answering.figure_near("25,000 people came back. Much later the business park opened.", terms)
+    assert answering.figure_near("ninety-two percent found jobs", answering.key_terms("What share found jobs?"))
+    ratio = answering.key_terms("What is Shanghai's old-age dependency ratio?")
+    assert not answering.fits_quantity("What is Shanghai's old-age dependency ratio?", ratio,
+                                       "Shanghai pioneered reforms in 2015 and 2016.")
+
+
 def test_answer_form_matches_why_when_and_definition_questions():
     why = answering.answer_form("Why do farmers find it hard to get loans?")
     assert why is not None and why.search("Agriculture faces high risks, leading to financing difficulties.")
