@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,7 @@ class Candidate:
     rank_score: float
     position: int  # of its passage in the retrieval ranking, 0 = first
     vector: np.ndarray
-    fits_type: bool = False  # holds the figure or date the question asks for (see fits_quantity)
+    fits_type: bool = False  # holds the figure or date the question asks for (see quantity_check)
     fits_form: bool = False  # has the shape the question asks for: a cause for "why", a year for "when", ...
 
     def features(self) -> tuple[float, float, float, float, float, float]:
@@ -182,11 +182,13 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW) -> bool
     )
 
 
-def fits_quantity(question: str, terms: set[str], text: str) -> bool:
-    """Whether a sentence holds what a figure or date question asks for (False for other questions)."""
+def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
+    """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
     if asks_for_figure(question):
-        return figure_near(text, terms)
-    return asks_for_quantity(question) and holds_quantity(text)
+        return lambda text: figure_near(text, terms)
+    if asks_for_quantity(question):
+        return holds_quantity
+    return None
 
 
 def asks_for_quantity(question: str) -> bool:

@@ -329,7 +329,7 @@ class Assistant:
             vector = self.encoder.encode([question])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(question)))
         candidates, previous = [], {}
-        terms = set(q_terms)
+        holds_what_is_asked = answering.quantity_check(question, set(q_terms))
         form = answering.answer_form(question)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         for position, hit in enumerate(hits[: answering.EVIDENCE_PASSAGES]):
@@ -347,7 +347,7 @@ class Assistant:
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
                     hit.score / top, position, svecs[i],
-                    answering.fits_quantity(question, terms, text[s:e]),
+                    holds_what_is_asked is not None and holds_what_is_asked(text[s:e]),
                     form is not None and form.search(text[s:e]) is not None,
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0

@@ -54,8 +54,10 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert not answering.figure_near("25,000 people came back. Much later the business park opened.", terms)
     assert answering.figure_near("ninety-two percent found jobs", answering.key_terms("What share found jobs?"))
     ratio = answering.key_terms("What is Shanghai's old-age dependency ratio?")
-    assert not answering.fits_quantity("What is Shanghai's old-age dependency ratio?", ratio,
-                                       "Shanghai pioneered reforms in 2015 and 2016.")
+    check = answering.quantity_check("What is Shanghai's old-age dependency ratio?", ratio)
+    assert check is not None and not check("Shanghai pioneered reforms in 2015 and 2016.")
+    assert answering.quantity_check("When did Shanghai merge its pensions?", set())("merged in 2020")
+    assert answering.quantity_check("Why do few migrants return?", set()) is None
 
 
 def test_answer_form_matches_why_when_and_definition_questions():
