@@ -82,7 +82,7 @@ def _reserve_sentence_slots(order: np.ndarray, sent_cos: np.ndarray, cands: np.n
     # Only the best FUSED_HEAD + slots sentences can be picked: no full sort of a long list.
     need = min(len(order), FUSED_HEAD + slots)
     top = np.argpartition(-sent_cos, need - 1)[:need] if need < len(order) else np.arange(len(order))
-    top = top[np.lexsort((cands[top], -sent_cos[top]))]  # same tie rule as the fused order
+    top = top[np.lexsort((cands[top], -sent_cos[top]))]  # best first, ties by row as in the fused order
     picked = top[~np.isin(top, head)][:slots]
     rest = order[FUSED_HEAD:][~np.isin(order[FUSED_HEAD:], picked)]
     return np.concatenate([head, picked, rest])
