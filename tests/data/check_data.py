@@ -52,12 +52,17 @@ def main():
     q = load(os.path.join(HERE, "questions.jsonl"), problems)
     u = load(os.path.join(HERE, "unanswerable.jsonl"), problems)
     fu = load(os.path.join(HERE, "followups.jsonl"), problems)
+    # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
+    bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
+    bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
         ("questions", q, {"id", "question", "doc_id", "evidence", "split"}),
         ("unanswerable", u, {"id", "question", "kind", "split"}),
         ("followups", fu, {"id", "history", "question", "doc_id", "evidence"}),
+        ("blind_questions", bq, {"id", "question", "doc_id", "evidence", "split"}),
+        ("blind_unanswerable", bu, {"id", "question", "kind", "split"}),
     ):
         for r in rows:
             if set(r) != keys:
@@ -66,16 +71,17 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            if "split" in keys and r.get("split") not in ("tune", "heldout"):
+            allowed = ("blind",) if name.startswith("blind") else ("tune", "heldout")
+            if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
                 problems.append(f"{name} {rid}: empty question")
 
-    dup_q = [k for k, v in collections.Counter(r["question"].lower() for r in q + u).items() if v > 1]
+    dup_q = [k for k, v in collections.Counter(r["question"].lower() for r in q + u + bq + bu).items() if v > 1]
     for d in dup_q:
         problems.append(f"duplicate question text: {d!r}")
 
-    for name, rows in (("questions", q), ("followups", fu)):
+    for name, rows in (("questions", q), ("followups", fu), ("blind_questions", bq)):
         for r in rows:
             rid, doc, ev = r.get("id"), r.get("doc_id"), r.get("evidence", "")
             if doc not in docs:
@@ -95,12 +101,12 @@ def main():
     for r in fu:
         if not isinstance(r.get("history"), list) or not r["history"]:
             problems.append(f"followups {r.get('id')}: history must be a non-empty list")
-    for r in u:
+    for r in u + bu:
         if r.get("kind") not in ("near", "off_topic"):
             problems.append(f"unanswerable {r.get('id')}: bad kind {r.get('kind')!r}")
 
     # ---- report counts
-    print(f"questions: {len(q)}  unanswerable: {len(u)}  followups: {len(fu)}")
+    print(f"questions: {len(q)}  unanswerable: {len(u)}  followups: {len(fu)}  blind: {len(bq)} + {len(bu)} unanswerable")
     print("\nanswerable questions per document (tune / heldout / total, words in doc):")
     per = collections.defaultdict(collections.Counter)
     for r in q:
