@@ -143,6 +143,10 @@ class Assistant:
         self._sentences = loaded.sentences
         self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges)
         self._rows_by_doc = rows_by_doc
+        # Words a question may use to name a document rather than its content ("Xin Baoying's
+        # paper", a source's name): known, so such a question is not refused as naming something
+        # the corpus never mentions.
+        self._metadata_terms = frozenset(t for d in loaded.documents.values() for t in answering.metadata_terms(d))
 
     # ------------------------------------------------------------ loading and building
 
@@ -261,8 +265,11 @@ class Assistant:
         """Encode and retrieve; ``allowed`` is ``_allowed``'s mask of the rows the filters let through."""
         if allowed is not None and not allowed.any():
             return np.zeros(0, dtype=np.float32), []
-        vector = self.encoder.encode([query])[0]
-        return vector, self._retriever.search(vector, query, k, fusion, allowed)
+        # "What do the Shandong authors say about X?": the words naming the source point to the
+        # document (the document-level signal sees them), but the passage must be about X.
+        focus = answering.without_source(query)
+        vector = self.encoder.encode([focus])[0]
+        return vector, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=query)
 
     def search(
         self,
@@ -325,9 +332,11 @@ class Assistant:
         # A follow-up retrieves with the conversation's topic words, but its own words pick the
         # sentence: "how much loan money did it line up?" wants the loan figure, not the topic
         # (cited evidence on the labelled follow-ups: 0.55 -> 0.70).
+        # The sentence is chosen by what the question asks about, not by the words naming its source.
+        focus = answering.without_source(question)
         if query != question:
-            vector = self.encoder.encode([question])[0]
-        q_terms = lexical.idf(sorted(answering.key_terms(question)))
+            vector = self.encoder.encode([focus])[0]
+        q_terms = lexical.idf(sorted(answering.key_terms(focus)))
         candidates, previous = [], {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms))
         form = answering.answer_form(question)
@@ -344,6 +353,8 @@ class Assistant:
                     previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
                 if text[s:e].rstrip("\"'”’) ").endswith("?"):
                     continue  # an interviewer's question is never evidence
+                if answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
+                    continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
                     hit.score / top, position, svecs[i],
@@ -351,7 +362,10 @@ class Assistant:
                     form is not None and form.search(text[s:e]) is not None,
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
-        unknown = [name for name in answering.named_terms(question) if not lexical.known_terms(name)]
+        unknown = [
+            name for name in answering.named_terms(focus)
+            if not lexical.known_terms(name) and not set(answering.key_terms(name)) <= self._metadata_terms
+        ]
         return answering.Evidence(query, hits, candidates, previous, known, unknown)
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:

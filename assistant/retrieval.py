@@ -121,8 +121,13 @@ class Retriever:
         k: int,
         settings: FusionSettings = FusionSettings(),
         allowed: np.ndarray | None = None,
+        doc_query: str | None = None,
     ) -> list[Hit]:
-        """The best ``k`` passage rows; ``allowed`` is an optional boolean mask of rows to consider."""
+        """The best ``k`` passage rows; ``allowed`` is an optional boolean mask of rows to consider.
+
+        ``doc_query`` (default: ``query``) is the text the document-level BM25 sees: the whole
+        question, when ``query`` had the words naming its source taken out.
+        """
         if self.n == 0 or k <= 0:
             return []
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(-1)
@@ -146,7 +151,7 @@ class Retriever:
         sent_cos = np.where(best_sent >= 0, sent_cos, passage_cos)
         dense = (1 - settings.sentence_weight) * passage_cos + settings.sentence_weight * sent_cos
         lexical = lexical_all[cands]
-        doc_scores = self.doc_lexical.scores(query, self.n_docs)[self.passage_doc[cands]]
+        doc_scores = self.doc_lexical.scores(doc_query or query, self.n_docs)[self.passage_doc[cands]]
         fused = (
             (1 - settings.lexical_weight) * _scaled(dense)
             + settings.lexical_weight * _scaled(lexical)

@@ -60,6 +60,28 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.quantity_check("Why do few migrants return?", set()) is None
 
 
+def test_the_words_naming_a_source_are_not_what_the_question_is_about():
+    focus = answering.without_source("What do the Shandong authors say about the perks of a hukou?")
+    assert "Shandong" not in focus and "perks" in focus and "hukou" in focus
+    assert "2024" not in answering.without_source("What does the 2024 article on productive forces say about ageing?")
+    assert "interviewee" not in answering.without_source("Why does the interviewee mention Zhejiang so often?")
+    # Not across another noun phrase, and not a plain "report": in policy texts it is the subject.
+    assert "two groups" in answering.without_source("Who are the two groups the authors want to recruit?")
+    question = "What policy was set out in the 20th Party Congress report?"
+    assert answering.without_source(question) == question
+    assert answering.without_source("What do the authors say?") == "What do the authors say?"  # nothing left
+
+
+def test_a_byline_names_an_author_of_its_own_document():
+    from assistant.types import Document
+
+    doc = Document("d", "T", ("Xin Baoying", "Pang Jiaping"), "2021-02-18", "src", "text")
+    assert answering.names_an_author("Xin Baoying and Pang Jiaping are from the Shandong Institute.", doc)
+    assert not answering.names_an_author("Talent holds the key to integrated development.", doc)
+    terms = answering.metadata_terms(doc)
+    assert "xin" in terms and "pang" in terms and "2021" not in terms  # a year alone names no document
+
+
 def test_answer_form_matches_why_when_and_definition_questions():
     why = answering.answer_form("Why do farmers find it hard to get loans?")
     assert why is not None and why.search("Agriculture faces high risks, leading to financing difficulties.")
