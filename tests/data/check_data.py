@@ -55,6 +55,9 @@ def main():
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
+    # A second blind set, written the same way after the first had been used for fitting.
+    bq += load(os.path.join(HERE, "blind2_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind2_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -71,7 +74,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind",) if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
