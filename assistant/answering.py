@@ -153,7 +153,7 @@ def term_share(question_terms: dict[str, float], text: str) -> float:
 
 # Questions that ask for a number or a date need evidence that holds one.
 _QUANTITY = re.compile(
-    r"^\s*((by )?how (many|much|long|often|old)|what (percentage|proportion|share|number|amount|rate|ratio|year|date)"
+    r"^\s*((by )?how (many|much|long|often|old|big|large|high|fast|far)|what (percentage|proportion|share|number|amount|rate|ratio|year|date)"
     r"|(in|by|since|until) (what|which) (year|date|time)|when\b|what is the (total|average|exact|current)|exactly how)", re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|dozen)\b", re.I)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
@@ -186,10 +186,14 @@ def answer_form(question: str) -> re.Pattern[str] | None:
 # answer "what is Shanghai's old-age dependency ratio?" (correct abstentions 0.773 -> 0.864,
 # no new false ones, BENCHMARKS.md).
 _ASKS_FIGURE = re.compile(
-    r"^\s*(how many\b|what ([\w-]+ ){0,2}?(percentage|proportion|share|number|amount|rates?|ratios?)\b"
+    r"^\s*(how (many|big|large|high|fast)\b"
+    # "how much money/funding" asks for a figure; "how much progress/attention" does not
+    r"|how much (?!(progress|attention|emphasis|importance|influence|impact|effort|support|difference|change|role|"
+    r"weight|priority|say|power|freedom|room|time)\b)"
+    r"|what ([\w-]+ ){0,2}?(percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
     r"|what (is|was|are|were) (the |[\w-]+['’]s )?([\w-]+ ){0,4}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
-    r"|figures?)\b)", re.I)
+    r"|figures?|quotas?|targets?)\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _NUMBER_WORDS = frozenset(

@@ -46,7 +46,10 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.asks_for_figure("What was the employment rate of the trained workers?")
     assert answering.asks_for_figure("What share of trainees found jobs?")
     assert not answering.asks_for_figure("What is the key to rural revitalization?")
-    assert not answering.asks_for_figure("How much progress has been made?")  # "how much" keeps the looser rule
+    assert not answering.asks_for_figure("How much progress has been made?")  # abstract: the looser rule
+    assert answering.asks_for_figure("How much annual funding does the platform receive?")
+    assert answering.asks_for_figure("How big is the construction land quota?")
+    assert answering.asks_for_figure("What urbanization target does the plan set?")
     terms = answering.key_terms("How many returnees went on to launch businesses?")
     # Stop words do not count towards the distance: 25,000 [that] have started [their] own business.
     assert answering.figure_near("including 25,000 that have started their own business", terms)
