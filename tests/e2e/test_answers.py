@@ -38,13 +38,15 @@ def test_a_question_that_names_its_source_gets_content_not_the_byline(real_qa):
     assert a.answered and "aging and shrinking population" in a.citations[0].quote
 
 
-def test_blind_set_floor(real_qa):
-    """Regression floor under the blind set's figures (BENCHMARKS.md): questions written apart from tuning."""
-    questions = load_questions(DATA / "blind_questions.jsonl")
-    unanswerable = [r["question"] for r in load_jsonl(DATA / "blind_unanswerable.jsonl")]
+@pytest.mark.parametrize("name", ["blind", "blind2"])
+def test_blind_set_floor(real_qa, name):
+    """Regression floor under the blind sets' figures (BENCHMARKS.md): questions written apart from tuning."""
+    questions = load_questions(DATA / f"{name}_questions.jsonl")
+    unanswerable = [r["question"] for r in load_jsonl(DATA / f"{name}_unanswerable.jsonl")]
     m = evaluate_answers(questions, unanswerable, real_qa.ask, lambda d: real_qa.document(d).text)
     assert m["quote_mismatches"] == 0
-    assert m["evidence@1"] >= 0.4 and m["evidence@3"] >= 0.6 and m["false_abstentions"] <= 0.1, m
+    assert m["evidence@1"] >= 0.45 and m["evidence@3"] >= 0.6, m
+    assert m["false_abstentions"] <= 0.1 and m["correct_abstentions"] >= 0.5, m
 
 
 @pytest.mark.parametrize("q", ["What is the current minimum wage in Guangdong province?",
