@@ -120,6 +120,20 @@ _SOURCE = re.compile(
     re.I)
 
 
+_SOURCE_GENERIC = re.compile(
+    r"\b(according|to|the|this|these|that|those|authors?|writers?|researchers?|scholars?|economists?|experts?"
+    r"|professor|interviewee|paper|article|study|research|report|on|say|said|says|think|see|argue|suggest"
+    r"|propose|expect|identify|want)\b", re.I)
+
+
+def source_words(question: str) -> str:
+    """What the question's source phrases say about which document is meant: "the Shandong
+    authors" -> "Shandong", "the 2024 article on productive forces" -> "2024 productive forces";
+    "" when they name no particular one ("the authors")."""
+    named = " ".join(m.group(0) for m in _SOURCE.finditer(question))
+    return " ".join(_SOURCE_GENERIC.sub(" ", named).split())
+
+
 def without_source(question: str) -> str:
     """The question without the words that name its source (unchanged when too little would be left)."""
     focus = " ".join(_SOURCE.sub(" ", question).split())

@@ -19,7 +19,7 @@ from .errors import AssistantError, IndexIncompatibleError, InputError
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
-from .retrieval import FusionSettings, Hit, Retriever
+from .retrieval import SOURCE_DOCUMENT_WEIGHT, FusionSettings, Hit, Retriever
 from .types import Answer, Document, Passage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -265,11 +265,21 @@ class Assistant:
         """Encode and retrieve; ``allowed`` is ``_allowed``'s mask of the rows the filters let through."""
         if allowed is not None and not allowed.any():
             return np.zeros(0, dtype=np.float32), []
-        # "What do the Shandong authors say about X?": the words naming the source point to the
-        # document (the document-level signal sees them), but the passage must be about X.
+        # "What do the Shandong authors say about X?": the passage must be about X, and the words
+        # naming the source point to the document. When they fit exactly one document, only its
+        # passages are searched (the user named it); when several, those documents are favoured.
         focus = answering.without_source(query)
         vector = self.encoder.encode([focus])[0]
-        return vector, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=query)
+        doc_query, named = query, answering.source_words(query)
+        if named and answering.key_terms(named):
+            fits = self._retriever.doc_lexical.scores(named, self._retriever.n_docs) > 0
+            only = fits[self._retriever.passage_doc]
+            if fits.sum() == 1 and (allowed is None or (allowed & only).any()):
+                allowed = only if allowed is None else allowed & only
+            elif fits.any():
+                doc_query = named
+                fusion = replace(fusion, document_weight=SOURCE_DOCUMENT_WEIGHT)
+        return vector, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=doc_query)
 
     def search(
         self,

@@ -35,6 +35,9 @@ from .lexical import LexicalIndex
 SENTENCE_WEIGHT = 0.5  # σ
 LEXICAL_WEIGHT = 0.4  # λ
 DOCUMENT_WEIGHT = 0.1  # γ
+# γ when the question names its source ("the Chengdu paper") and that fits several documents:
+# the document-level BM25 then sees only those words (BENCHMARKS.md: 0.2-1.0 tried, 0.5 kept).
+SOURCE_DOCUMENT_WEIGHT = 0.5
 CANDIDATES = 100  # from each side, before fusion
 FUSED_HEAD = 3  # ranks taken by the fused order before the reserved ones
 SENTENCE_SLOTS = 2  # ranks after the head reserved for the best-sentence passages

@@ -75,6 +75,13 @@ def test_the_words_naming_a_source_are_not_what_the_question_is_about():
     assert answering.without_source("What do the authors say?") == "What do the authors say?"  # nothing left
 
 
+def test_source_words_say_which_document_is_meant():
+    assert answering.source_words("What do the Shandong authors say about hukou perks?") == "Shandong"
+    assert answering.source_words("What does the 2024 article on productive forces say about ageing?") == "2024 productive forces"
+    assert answering.source_words("What do the authors say about hukou perks?") == ""
+    assert answering.source_words("Why are villages losing skilled people?") == ""
+
+
 def test_a_byline_names_an_author_of_its_own_document():
     from assistant.types import Document
 

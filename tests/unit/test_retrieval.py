@@ -115,3 +115,12 @@ def test_a_shorter_search_is_the_start_of_a_longer_one(fake_index, encoder):
     for question in ("Huichuan district micro loan SMEs", "why do migrant workers go home", "talent"):
         five, ten = qa.search(question, k=5), qa.search(question, k=10)
         assert five == ten[:5]
+
+
+def test_a_question_naming_one_documents_authors_searches_that_document(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    hits = qa.search("What do the Shandong authors say about rural talent and migrant workers?", k=5)
+    assert {h.doc_id for h in hits} == {"000_00d9ca38244840a4"}  # the only document that mentions Shandong
+    # Named by nothing particular ("the authors"): every document stays in play.
+    hits = qa.search("What do the authors say about rural talent and migrant workers?", k=10)
+    assert len({h.doc_id for h in hits}) > 1
