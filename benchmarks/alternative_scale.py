@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from alternative import time_queries
 from build_scale import generate
 from common import ROOT, describe, machine
 
@@ -47,21 +47,6 @@ class RandomVectors:
     def encode(self, texts, *, progress: bool = False) -> np.ndarray:
         v = self._rng.standard_normal((len(texts), self.dim)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def per_query_ms(search, questions: list[str], passes: int) -> dict:
-    for q in questions[:5]:
-        search(q)
-    p50s, p95s = [], []
-    for _ in range(passes):
-        times = []
-        for q in questions:
-            t0 = time.perf_counter()
-            search(q)
-            times.append((time.perf_counter() - t0) * 1000)
-        p50s.append(float(np.percentile(times, 50)))
-        p95s.append(float(np.percentile(times, 95)))
-    return {"p50_ms": round(statistics.median(p50s), 3), "p95_ms": round(statistics.median(p95s), 3)}
 
 
 def main() -> None:
@@ -98,8 +83,8 @@ def main() -> None:
             t0 = time.perf_counter()
             bm25 = BM25Okapi([t.lower().split() for t in texts])
             bm_build = time.perf_counter() - t0
-            ours = per_query_ms(lambda q: qa.search(q, k=5), questions, args.passes)
-            theirs = per_query_ms(lambda q: bm25.get_top_n(q.lower().split(), texts, n=5), questions, args.passes)
+            ours = time_queries(lambda q: qa.search(q, k=5), questions, args.passes)
+            theirs = time_queries(lambda q: bm25.get_top_n(q.lower().split(), texts, n=5), questions, args.passes)
             row = {
                 "documents": docs, "passages": n, "ours": ours, "rank_bm25": theirs,
                 "ours_build_without_embedding_s": round(ours_build, 1), "rank_bm25_build_s": round(bm_build, 2),
