@@ -58,6 +58,9 @@ def main():
     # A second blind set, written the same way after the first had been used for fitting.
     bq += load(os.path.join(HERE, "blind2_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind2_unanswerable.jsonl"), problems)
+    # A third, written by another helper session after the first two had been used.
+    bq += load(os.path.join(HERE, "blind3_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind3_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -74,7 +77,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
