@@ -178,6 +178,92 @@ def _Pooled(auto_model):
     return Pooled()
 
 
+def _padding_tokenizer():
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.enable_padding()
+    return tok
+
+
+def _in_sorted_batches(texts: Sequence[str], tokenizer, run, batch_size: int, progress: bool) -> np.ndarray:
+    """Embed ``texts`` in batches of similar length; ``run(ids, mask)`` gives one batch's vectors."""
+    out = np.zeros((len(texts), MODEL_DIM), dtype=np.float32)
+    # Shortest first, so each batch pads to a length close to its own texts'.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr)
+    for at in range(0, len(order), batch_size):
+        rows = order[at : at + batch_size]
+        batch = tokenizer.encode_batch([texts[i] for i in rows])
+        ids = np.array([e.ids for e in batch], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        out[rows] = run(ids, mask)
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX), as torch sees it."""
+    try:
+        import torch
+
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (ImportError, AttributeError, RuntimeError):
+        return False
+
+
+class TorchEncoder:
+    """The model run through torch, its matrix products in bfloat16 where the CPU has them.
+
+    For builds only. With native bf16 it embeds about 1.5x faster than the ONNX
+    float32 path, and its vectors stay within cosine 0.9999 of sentence-transformers'
+    (LayerNorm, softmax and pooling stay float32 under autocast; a test checks it).
+    It loads the plain transformers model, not sentence-transformers, whose import
+    alone takes seconds.
+    """
+
+    name = MODEL_NAME
+    dim = MODEL_DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, batch_size: int = 16, bf16: bool | None = None) -> None:
+        self.batch_size = batch_size
+        self.bf16 = native_bf16() if bf16 is None else bf16
+
+    @cached_property
+    def _model(self):
+        from transformers import AutoModel
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()  # its "Loading weights" bar would land in the user's terminal
+        return _Pooled(AutoModel.from_pretrained(str(model_path()))).eval()
+
+    @cached_property
+    def _tokenizer(self):
+        return _padding_tokenizer()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        import torch
+
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            ids_t, mask_t = torch.from_numpy(ids), torch.from_numpy(mask)
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                return self._model(ids_t, mask_t, torch.zeros_like(ids_t)).float().numpy()
+
+        return _in_sorted_batches(texts, self._tokenizer, run, self.batch_size, progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return count_tokens(texts)
+
+
 class OnnxEncoder:
     """The same model exported to ONNX, run with onnxruntime: no torch, sub-second start.
 
@@ -207,34 +293,14 @@ class OnnxEncoder:
 
     @cached_property
     def _tokenizer(self):
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
-        tok.enable_truncation(MAX_TOKENS)
-        tok.enable_padding()
-        return tok
+        return _padding_tokenizer()
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # Shortest first, so each batch pads to a length close to its own texts'.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr)
-        for at in range(0, len(order), self.batch_size):
-            rows = order[at : at + self.batch_size]
-            batch = self._tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.array([e.ids for e in batch], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            out[rows] = self._session.run(None, feeds)[0]
-            if bar is not None:
-                bar.update(len(rows))
-        if bar is not None:
-            bar.close()
-        return out
+            return self._session.run(None, feeds)[0]
+
+        return _in_sorted_batches(texts, self._tokenizer, run, self.batch_size, progress)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return count_tokens(texts)
@@ -276,7 +342,11 @@ def query_encoder(index_root: Path | None) -> Encoder:
 
 
 def build_encoder(index_root: Path) -> Encoder:
-    """The encoder a build embeds with: ONNX (exported first if missing), else sentence-transformers."""
+    """The encoder a build embeds with: ONNX (exported first if missing), else sentence-transformers.
+
+    On a CPU with native bf16 the result switches to ``TorchEncoder`` for the texts where that
+    is faster overall (see ``BuildEncoder``).
+    """
     folder = onnx_folder(index_root)
     if not has_onnx(folder):
         try:
@@ -285,9 +355,52 @@ def build_encoder(index_root: Path) -> Encoder:
             print(f"policyqa: embedding with sentence-transformers (could not export ONNX: {exc})", file=sys.stderr)
             return MiniLMEncoder()
     try:
-        return OnnxEncoder(folder)
+        return BuildEncoder(OnnxEncoder(folder))
     except ImportError:
         return MiniLMEncoder()
+
+
+# Importing torch and transformers' model code takes about 3.5 s here, and bf16 saves about a
+# third of ONNX's ~35 us per character (~12 us): below some 300k characters ONNX finishes first.
+TORCH_WORTH_CHARS = 400_000
+
+
+def torch_pays_off(chars: int, loaded: bool, has_bf16) -> bool:
+    """Whether bf16 through torch beats ONNX on ``chars`` characters of text, start-up included.
+
+    ``has_bf16`` is called last, because asking torch imports it.
+    """
+    return (loaded or chars >= TORCH_WORTH_CHARS) and has_bf16()
+
+
+class BuildEncoder:
+    """Embeds a build's texts with whichever engine finishes first, its start-up counted.
+
+    ONNX float32 is always there and starts in 0.1 s. bf16 through torch runs 1.5x faster
+    but only on CPUs with native bf16, and costs ~3.5 s of imports unless torch and transformers'
+    model code are already loaded (a caller that uses them, or a build that just exported ONNX).
+    """
+
+    name = MODEL_NAME
+    dim = MODEL_DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, onnx: OnnxEncoder) -> None:
+        self.onnx = onnx
+        self._torch: TorchEncoder | None = None
+
+    def engine(self, texts: Sequence[str]) -> Encoder:
+        if self._torch is None:
+            loaded = "torch" in sys.modules and "transformers.modeling_utils" in sys.modules
+            if torch_pays_off(sum(map(len, texts)), loaded, native_bf16):
+                self._torch = TorchEncoder(self.onnx.batch_size, bf16=True)
+        return self._torch or self.onnx
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self.engine(texts).encode(texts, progress=progress)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return count_tokens(texts)
 
 
 def default_encoder() -> Encoder:

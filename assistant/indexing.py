@@ -284,7 +284,10 @@ def _update(
             batch += [embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings) for p in part.passages]
             doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
             batch += [doc_text[s:e] for _, s, e in part.sentences]
-        encoded = encoder.encode(batch, progress=progress) if batch else np.zeros((0, encoder.dim), np.float32)
+        # Each distinct text once: a one-sentence passage is also its own sentence.
+        row = {text: i for i, text in enumerate(dict.fromkeys(batch))}
+        unique = encoder.encode(list(row), progress=progress) if batch else np.zeros((0, encoder.dim), np.float32)
+        encoded = unique[[row[text] for text in batch]] if batch else unique
         at = 0
         for part in todo:
             n_p, n_s = len(part.passages), len(part.sentences)

