@@ -114,15 +114,16 @@ class Candidate:
 _SOURCE = re.compile(
     r"\b(according to\s+)?(the|this|these|that|those)\s+"
     r"((?!(the|this|these|that|those)\b)[\w’'.-]+\s+){0,4}?"  # its modifiers, not across another "the"
-    r"(authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article|study"
-    r"|research report)"
+    r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
+    r"|study|research report|piece|essay|commentary|interview)"
     r"(\s+on\s+([\w’'-]+\s+){0,3}?[\w’'-]+(?=\s+(say|said|says|think|see|argue|suggest|propose|expect|identify|want)))?",
     re.I)
 
 
 _SOURCE_GENERIC = re.compile(
     r"\b(according|to|the|this|these|that|those|authors?|writers?|researchers?|scholars?|economists?|experts?"
-    r"|professor|interviewee|paper|article|study|research|report|on|say|said|says|think|see|argue|suggest"
+    r"|professor|interviewee|paper|article|study|research|report|piece|essay|commentary|interview|on|say|said|says"
+    r"|think|see|argue|suggest"
     r"|propose|expect|identify|want)\b", re.I)
 
 
@@ -136,7 +137,12 @@ def source_words(question: str) -> str:
 
 def without_source(question: str) -> str:
     """The question without the words that name its source (unchanged when too little would be left)."""
-    focus = " ".join(_SOURCE.sub(" ", question).split())
+    people = asks_about_authors(question)  # "which of the authors is a professor?" is about them
+
+    def drop(m: re.Match[str]) -> str:
+        return m.group(0) if people and _ASKS_AUTHOR.search(m.group("noun")) else " "
+
+    focus = " ".join(_SOURCE.sub(drop, question).split())
     return focus if focus != question and len(key_terms(focus)) >= 2 else question
 
 
@@ -145,6 +151,46 @@ def metadata_terms(doc: Document) -> set[str]:
     Document" names a document the corpus may not hold, while "the 2024 article" is a source
     phrase, which ``without_source`` removes before names are checked."""
     return key_terms(" ".join([doc.title, " ".join(doc.authors), doc.source]))
+
+
+# A run of capitalized words, small words allowed inside: "Shanghai University of Finance and Economics".
+_CAPITAL_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|and|for|the|on|in)\s+)*[A-Z][\w'’-]*)*")
+
+
+def phrase_around(question: str, name: str) -> str | None:
+    """The run of capitalized words of ``question`` that holds ``name``."""
+    for m in _CAPITAL_RUN.finditer(question):
+        if name in m.group(0).split():
+            return m.group(0)
+    return None
+
+
+def acronyms(text: str) -> set[str]:
+    """The initials of every run of two or more capitalized words ("SUFE" for the one above), and
+    of its parts: "Zhang of Shanghai University of Finance and Economics" gives "SUFE" as well."""
+    found = set()
+    for m in _CAPITAL_RUN.finditer(text):
+        initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
+        if len(initials) >= 2:
+            found.add(initials)
+        # A leading title or name joined by "of" ("Zhang of …"): its prefixes and suffixes of 3+ letters.
+        found.update(initials[i:] for i in range(1, len(initials) - 2))
+        found.update(initials[:j] for j in range(3, len(initials)))
+    return found
+
+
+_ASKS_AUTHOR = re.compile(r"\b(authors?|wrote|written|writers?|professors?|affiliat\w*|researchers? behind)\b", re.I)
+
+
+_SPEAKS = re.compile(
+    r"\b(says?|said|think|thinks|argues?|suggests?|proposes?|expects?|identif(y|ies)|wants?|recommends?|see|sees"
+    r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according)\b", re.I)
+
+
+def asks_about_authors(question: str) -> bool:
+    """"Which of the two authors is a professor?": then a byline is the evidence, not noise.
+    Not "what do the Shandong authors say …", where the authors are only the source."""
+    return bool(_ASKS_AUTHOR.search(question)) and not _SPEAKS.search(question)
 
 
 def names_an_author(sentence: str, doc: Document) -> bool:
@@ -179,7 +225,8 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
 _YEAR = re.compile(r"(1[89]|20)\d\d")  # a year, not a count
 _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
 _ASKS_WHY = re.compile(r"^\s*(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
-_ASKS_WHEN = re.compile(r"^\s*(when\b|in (what|which) year|what year)", re.I)
+_ASKS_WHEN = re.compile(r"^\s*(when\b|((in|by|since|until|from) )?(what|which) year)", re.I)
+_ASKS_YEAR = re.compile(r"^\s*((in|by|since|until|from) )?(what|which) year\b", re.I)
 _ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean|what is meant by)\b", re.I)
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
@@ -201,7 +248,7 @@ def answer_form(question: str) -> re.Pattern[str] | None:
 # answer "what is Shanghai's old-age dependency ratio?" (correct abstentions 0.773 -> 0.864,
 # no new false ones, BENCHMARKS.md).
 _ASKS_FIGURE = re.compile(
-    r"^\s*(how (many|big|large|high|fast)\b"
+    r"^\s*((by|at|to) )?(how (many|big|large|high|fast)\b"
     # "how much money/funding" asks for a figure; "how much progress/attention" does not
     r"|how much (?!(progress|attention|emphasis|importance|influence|impact|effort|support|difference|change|role|"
     r"weight|priority|say|power|freedom|room|time)\b)"
@@ -210,6 +257,9 @@ _ASKS_FIGURE = re.compile(
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
     r"|figures?|quotas?|targets?)\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
+# "What share / percentage / rate …": only a share answers it, not a count ("120,000 workers").
+_ASKS_SHARE = re.compile(r"\b(percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)
+_FRACTIONS = frozenset("half halves third thirds quarter quarters fifth fifths tenth tenths percent".split())
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
     "thousand million billion half dozen percent".split())
@@ -220,15 +270,24 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.match(question))
 
 
-def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW) -> bool:
+def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, share: bool = False) -> bool:
     """A figure (digits, a percentage or a number word; not a year) within ``window`` content words
-    (stop words are not counted) of one of the question's key terms."""
+    (stop words are not counted) of one of the question's key terms. With ``share``, only a
+    percentage or a fraction counts."""
     words = _WORD.findall(text.lower())
-    if not any(w[0].isdigit() or w in _NUMBER_WORDS for w in words):
+    if not any(w[0].isdigit() or w in _NUMBER_WORDS or w in _FRACTIONS for w in words):
         return False
     stemmed = content_stems(words)
     content = [(w, st) for w, st in zip(words, stemmed, strict=True) if st is not None or w[0].isdigit()]
-    at = [i for i, (w, _) in enumerate(content) if (w[0].isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS]
+
+    def is_figure(i: int) -> bool:
+        w = content[i][0]
+        if share:
+            after = content[i + 1][0] if i + 1 < len(content) else ""
+            return w.endswith("%") or w in _FRACTIONS or (w[0].isdigit() and after in ("percent", "per"))
+        return (w[0].isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
+
+    at = [i for i in range(len(content)) if is_figure(i)]
     return any(
         content[j][1] in terms for i in at for j in range(max(0, i - window), min(len(content), i + window + 1)) if j != i
     )
@@ -236,11 +295,20 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW) -> bool
 
 def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
-    if asks_for_figure(question):
-        return lambda text: figure_near(text, terms)
+    asked = _ASKS_FIGURE.match(question)
+    if asked:
+        share = bool(_ASKS_SHARE.search(asked.group(0)))
+        return lambda text: figure_near(text, terms, share=share)
+    if _ASKS_YEAR.match(question):
+        return lambda text: bool(_GIVES_YEAR.search(text))
     if asks_for_quantity(question):
         return holds_quantity
     return None
+
+
+def named_years(question: str) -> list[str]:
+    """Years the question names outside its source phrase ("in 2016", not "the 2024 article")."""
+    return [m.group(0) for m in _GIVES_YEAR.finditer(without_source(question))]
 
 
 def asks_for_quantity(question: str) -> bool:
@@ -297,10 +365,13 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
         return False
-    if asks_for_figure(question):
-        if not any(c.fits_type for g in groups for c in g):
+    if asks_for_figure(question) or _ASKS_YEAR.match(question):
+        if not any(c.fits_type for g in groups for c in g):  # a quoted sentence holds the figure or year
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
+        return False
+    # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
+    if any(all(year not in _group_text(g) for g in groups) for year in named_years(question)):
         return False
     best = groups[0][0]
     return confidence(best.cos, best.terms, ev.known_terms, ev.hits[0].lexical) >= min_confidence

@@ -147,6 +147,12 @@ class Assistant:
         # paper", a source's name): known, so such a question is not refused as naming something
         # the corpus never mentions.
         self._metadata_terms = frozenset(t for d in loaded.documents.values() for t in answering.metadata_terms(d))
+        # A document's head (the text before its first passage: bylines, affiliations) names it
+        # too, but only as a whole phrase: "the Chengdu University of Information Technology
+        # paper" is a source, while "Sichuan" alone, from the same address line, is not a topic.
+        self._heads = " ".join(
+            self._documents[d].text[: min(passages[r].start for r in rows)] for d, rows in rows_by_doc.items()).lower()
+        self._acronyms: frozenset[str] | None = None
 
     # ------------------------------------------------------------ loading and building
 
@@ -350,6 +356,7 @@ class Assistant:
         candidates, previous = [], {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms))
         form = answering.answer_form(question)
+        about_authors = answering.asks_about_authors(focus)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         for position, hit in enumerate(hits[: answering.EVIDENCE_PASSAGES]):
             passage = self._passages[hit.row]
@@ -363,7 +370,7 @@ class Assistant:
                     previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
                 if text[s:e].rstrip("\"'”’) ").endswith("?"):
                     continue  # an interviewer's question is never evidence
-                if answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
+                if not about_authors and answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
                     continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
@@ -375,8 +382,20 @@ class Assistant:
         unknown = [
             name for name in answering.named_terms(focus)
             if not lexical.known_terms(name) and not set(answering.key_terms(name)) <= self._metadata_terms
+            and not self._names_a_source(focus, name)
         ]
         return answering.Evidence(query, hits, candidates, previous, known, unknown)
+
+    def _names_a_source(self, question: str, name: str) -> bool:
+        """Whether ``name`` is part of a phrase a document's head holds, or the acronym of a corpus phrase ("SUFE")."""
+        phrase = answering.phrase_around(question, name)
+        if phrase is not None and " " in phrase and " ".join(phrase.lower().split()) in self._heads:
+            return True
+        if not name.isupper():
+            return False
+        if self._acronyms is None:  # one pass over the texts, on the first question that needs it
+            self._acronyms = frozenset(a for d in self._documents.values() for a in answering.acronyms(d.text))
+        return name in self._acronyms
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:
         """Document ids ranked by their best passage (for document-level benchmarks such as BEIR)."""

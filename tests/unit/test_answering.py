@@ -63,6 +63,38 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.quantity_check("Why do few migrants return?", set()) is None
 
 
+def test_a_share_question_needs_a_share_and_a_year_question_a_year():
+    share = "What percentage of returnees' businesses survive three years?"
+    check = answering.quantity_check(share, answering.key_terms(share))
+    assert not check("About 120,000 returnees have started businesses.")  # a count is not a share
+    assert check("Some 45% of the businesses survive the first years.")
+    assert check("Only half of the businesses survive beyond three years.")
+    assert answering.asks_for_figure("By what percentage should rural doctors' wages rise?")
+    year = answering.quantity_check("By what year should pension pooling be complete?", set())
+    assert year("Pooling is to be complete by 2025.") and not year("Pooling will be completed in three steps.")
+
+
+def test_a_year_the_question_names_must_be_in_the_quotes_but_not_a_source_year():
+    assert answering.named_years("What did the 2018 No. 1 Central Document say about talent?") == ["2018"]
+    assert answering.named_years("What does the 2024 article on productive forces say about ageing?") == []
+
+
+def test_acronyms_and_phrases_that_name_a_source():
+    found = answering.acronyms("Professor Zhang Yi of Shanghai University of Finance and Economics said")
+    assert "SUFE" in found and "P" not in found
+    question = "What is the purpose of the Chengdu University of Information Technology paper?"
+    assert answering.phrase_around(question, "Chengdu") == "Chengdu University of Information Technology"
+    assert answering.phrase_around("How many Sichuan migrants moved?", "Sichuan") == "Sichuan"
+
+
+def test_a_question_about_the_authors_keeps_them_and_one_quoting_them_does_not():
+    about = "Of the two authors of the 2024 CSST piece on labor mobility, which one is a professor?"
+    assert answering.asks_about_authors(about)
+    focus = answering.without_source(about)
+    assert "authors" in focus and "2024" not in focus
+    assert not answering.asks_about_authors("What do the Shandong authors say about hukou perks?")
+
+
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
     focus = answering.without_source("What do the Shandong authors say about the perks of a hukou?")
     assert "Shandong" not in focus and "perks" in focus and "hukou" in focus
