@@ -1,9 +1,10 @@
 """Tune evidence weights and fit the abstention model on the "tune" split.
 
-    .venv/bin/python benchmarks/tune_answers.py [--index DIR] [--fit tune,blind]
+    .venv/bin/python benchmarks/tune_answers.py [--index DIR] [--fit tune,blind,blind3]
 
-Fits on the splits named by --fit: "tune" and, since the second session, "blind" (the blind
-set was looked at after its first run, so it became fitting data; "heldout" stays untouched).
+Fits on the splits named by --fit: "tune", "blind" and "blind3" (each blind set was looked at
+after its first run, so it became fitting data). "heldout" and "blind2" stay untouched and are
+the figures to trust.
 
 1. Evidence weights: a listwise logistic (softmax) model over each question's
    candidate sentences, fitted on the answerable "tune" questions to put the
@@ -31,6 +32,10 @@ from assistant import Assistant, answering  # noqa: E402
 from assistant.evaluation import citation_matches, evidence_span, load_jsonl, load_questions  # noqa: E402
 
 
+BLIND_SETS = ("blind", "blind2", "blind3")
+SPLITS = ("tune", "heldout") + BLIND_SETS
+
+
 def features(qa: Assistant, question: str) -> answering.Evidence:
     return qa._evidence(question, None, 5, None)
 
@@ -52,12 +57,16 @@ def fit_listwise(lists: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-2, s
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", default=None)
-    ap.add_argument("--fit", default="tune,blind", help="splits to fit on (comma-separated)")
+    ap.add_argument("--fit", default="tune,blind,blind3", help="splits to fit on (comma-separated)")
     args = ap.parse_args()
     fit_on = set(args.fit.split(","))
     qa = Assistant.load(args.index) if args.index else Assistant.load()
-    questions = load_questions(ROOT / "tests/data/questions.jsonl") + load_questions(ROOT / "tests/data/blind_questions.jsonl")
-    unanswerable = load_jsonl(ROOT / "tests/data/unanswerable.jsonl") + load_jsonl(ROOT / "tests/data/blind_unanswerable.jsonl")
+    data = ROOT / "tests/data"
+    questions = load_questions(data / "questions.jsonl")
+    unanswerable = load_jsonl(data / "unanswerable.jsonl")
+    for name in BLIND_SETS:
+        questions += load_questions(data / f"{name}_questions.jsonl")
+        unanswerable += load_jsonl(data / f"{name}_unanswerable.jsonl")
     evs = [features(qa, q.question) for q in questions]
     spans = [evidence_span(qa.document(q.doc_id).text, q.evidence) for q in questions]
 
@@ -70,14 +79,14 @@ def main() -> None:
     weights = tuple(round(float(x), 2) for x in w / w[0])
     print("evidence weights (cos, terms, rank, type, position, form), scaled to cos = 1:", weights)
     for name, wt in (("in the code", answering.EVIDENCE_WEIGHTS), ("fitted", weights)):
-        res = {"tune": [], "heldout": [], "blind": []}
+        res: dict[str, list] = {name: [] for name in SPLITS}
         for q, ev, span in zip(questions, evs, spans):
             firsts = [g[0] for g in answering.select_evidence(ev.candidates, wt)]
             ok = [citation_matches(q.doc_id, span, c.passage.doc_id, (c.start, c.end)) for c in firsts]
             res[q.split].append((bool(ok[:1] and ok[0]), any(ok[:3])))
-        r = [sum(x[i] for x in res[s]) / len(res[s]) for s in ("tune", "heldout", "blind") for i in (0, 1)]
-        print(f"  {name:12} tune e@1 {r[0]:.3f} e@3 {r[1]:.3f} | heldout e@1 {r[2]:.3f} e@3 {r[3]:.3f}"
-              f" | blind e@1 {r[4]:.3f} e@3 {r[5]:.3f}")
+        cells = [f"{sp} {sum(x[0] for x in res[sp]) / len(res[sp]):.3f}/{sum(x[1] for x in res[sp]) / len(res[sp]):.3f}"
+                 for sp in SPLITS if res[sp]]
+        print(f"  {name:12} e@1/e@3: " + " | ".join(cells))
 
     # Abstention features, with the chosen evidence weights.
     def feats(ev):
@@ -113,7 +122,7 @@ def main() -> None:
     print("\nconfidence weights", np.round(w, 2).tolist(), "bias", round(b, 2))
     conf = 1 / (1 + np.exp(-(X @ w + b)))
     for t in (0.2, 0.3, 0.4, 0.5, 0.6):
-        for s in ("tune", "heldout", "blind"):
+        for s in SPLITS:
             m = split == s
             no = (conf < t) | refused
             false_abst = (no & (y == 1) & m).sum() / max(1, ((y == 1) & m).sum())
