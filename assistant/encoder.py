@@ -456,16 +456,26 @@ class BuildEncoder:
     def __init__(self, onnx: OnnxEncoder, loaded: "TorchEncoder | None" = None) -> None:
         self.onnx = onnx
         self._torch = loaded if loaded is not None and loaded.bf16 else None
+        self._refused = False  # torch failed once: not tried again
 
     def engine(self, texts: Sequence[str]) -> Encoder:
-        if self._torch is None:
+        if self._torch is None and not self._refused:
             loaded = "torch" in sys.modules and "transformers.modeling_utils" in sys.modules
             if torch_pays_off(sum(map(len, texts)), loaded, native_bf16):
                 self._torch = TorchEncoder(self.onnx.batch_size, bf16=True)
         return self._torch or self.onnx
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return self.engine(texts).encode(texts, progress=progress)
+        engine = self.engine(texts)
+        if engine is self.onnx:
+            return self.onnx.encode(texts, progress=progress)
+        try:
+            return engine.encode(texts, progress=progress)
+        except ImportError as exc:  # transformers missing or broken: ONNX gives the same vectors, slower
+            print(f"policyqa: embedding with onnxruntime ({exc})", file=sys.stderr)
+            self._torch = None
+            self._refused = True
+            return self.onnx.encode(texts, progress=progress)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return count_tokens(texts)
