@@ -150,8 +150,9 @@ class Assistant:
         # A document's head (the text before its first passage: bylines, affiliations) names it
         # too, but only as a whole phrase: "the Chengdu University of Information Technology
         # paper" is a source, while "Sichuan" alone, from the same address line, is not a topic.
-        self._heads = " ".join(
-            self._documents[d].text[: min(passages[r].start for r in rows)] for d, rows in rows_by_doc.items()).lower()
+        self._heads = " ".join(  # lower case, one space between words, as the question's phrase is compared
+            " ".join(self._documents[d].text[: min(passages[r].start for r in rows)].split())
+            for d, rows in rows_by_doc.items()).lower()
         self._acronyms: frozenset[str] | None = None
 
     # ------------------------------------------------------------ loading and building
