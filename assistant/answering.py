@@ -266,8 +266,15 @@ _NUMBER_WORDS = frozenset(
 FIGURE_WINDOW = 4
 
 
+# "How many challenges does the paper name, and what are they?" counts items the text lists:
+# the list answers it, and there need not be a figure.
+_COUNTS_ITEMS = re.compile(
+    r"^\s*how many\b.*\b((are|were|is)\s+(named|listed|mentioned|identified|given|proposed|set out)"
+    r"|(does|do|did)\b.*\b(name|list|mention|identify|give|propose|set out))\b", re.I)
+
+
 def asks_for_figure(question: str) -> bool:
-    return bool(_ASKS_FIGURE.match(question))
+    return bool(_ASKS_FIGURE.match(question)) and not _COUNTS_ITEMS.match(question)
 
 
 def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, share: bool = False) -> bool:
@@ -296,7 +303,7 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, shar
 def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
     asked = _ASKS_FIGURE.match(question)
-    if asked:
+    if asked and not _COUNTS_ITEMS.match(question):
         share = bool(_ASKS_SHARE.search(asked.group(0)))
         return lambda text: figure_near(text, terms, share=share)
     if _ASKS_YEAR.match(question):

@@ -394,6 +394,8 @@ class Assistant:
             return True
         if not name.isupper():
             return False
+        if self._retriever.lexical.known_terms(name + "s" if not name.endswith("s") else name[:-1]):
+            return True  # "SME" where the corpus says "SMEs", or the other way round
         if self._acronyms is None:  # one pass over the texts, on the first question that needs it
             self._acronyms = frozenset(a for d in self._documents.values() for a in answering.acronyms(d.text))
         return name in self._acronyms

@@ -43,6 +43,8 @@ def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa
     assert real_qa.ask("What is the stated purpose of the Chengdu University of Information Technology paper?").answered
     a = real_qa.ask("In the SUFE dean's view, what is the biggest challenge for Shanghai's urban-rural integration?")
     assert a.answered and a.citations[0].doc_id == "001_3e4fe2d8ef67bf05"
+    # An acronym in the singular where the corpus has the plural ("SMEs").
+    assert real_qa.ask("How many SME borrowers got loans in Huichuan in 2016?").answered
     # A place named only in an address line is not a topic the corpus covers.
     assert not real_qa.ask("How many Sichuan migrant workers changed their hukou last year?").answered
 

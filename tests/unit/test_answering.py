@@ -74,6 +74,12 @@ def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     assert year("Pooling is to be complete by 2025.") and not year("Pooling will be completed in three steps.")
 
 
+def test_counting_what_the_text_lists_is_not_a_figure_question():
+    assert not answering.asks_for_figure("How many main challenges are named in the conclusion, and what are they?")
+    assert not answering.asks_for_figure("How many reasons does the paper give for the gap?")
+    assert answering.asks_for_figure("How many support measures did Huichuan adopt?")
+
+
 def test_a_year_the_question_names_must_be_in_the_quotes_but_not_a_source_year():
     assert answering.named_years("What did the 2018 No. 1 Central Document say about talent?") == ["2018"]
     assert answering.named_years("What does the 2024 article on productive forces say about ageing?") == []
