@@ -278,9 +278,8 @@ class OnnxEncoder:
     """The same model exported to ONNX, run with onnxruntime: no torch, sub-second start.
 
     Gives the sentence-transformers vectors to within 1e-6 (a test checks it).
-    Questions always use it once exported; builds too, since with length-sorted
-    batches of 16 it embeds about 1.6x faster than sentence-transformers here
-    (BENCHMARKS.md). sentence-transformers stays the reference that exports it.
+    Questions and uploads always use it once exported; builds too, unless ``BuildEncoder``
+    finds bf16 through torch faster. ``TorchEncoder`` exports it.
     """
 
     name = MODEL_NAME
@@ -374,21 +373,24 @@ def _cached_export() -> Path:
     return model_cache() / f"query-model-all-MiniLM-L6-v2-{bundled}-export{EXPORT_VERSION}"
 
 
-def install_query_model(folder: Path, exporter: "TorchEncoder | None" = None) -> None:
+def install_query_model(folder: Path) -> "TorchEncoder | None":
     """Put the ONNX query model in ``folder``: copied from the cache, or exported once and cached.
 
     The export takes about a second through torch; an index folder holds its own copy, so it
-    still works when moved to another machine.
+    still works when moved to another machine. Returns the model it exported with, if it had to
+    (loaded already, a build may as well embed with it).
     """
     cached = _cached_export()
-    if not has_onnx(cached):
-        (exporter or TorchEncoder(bf16=False)).export_onnx(folder)
-        try:
-            _copy_model(folder, cached)
-        except OSError:
-            pass  # a read-only or full cache: the next index exports again, nothing worse
-        return
-    _copy_model(cached, folder)
+    if has_onnx(cached):
+        _copy_model(cached, folder)
+        return None
+    exporter = TorchEncoder()
+    exporter.export_onnx(folder)
+    try:
+        _copy_model(folder, cached)
+    except OSError:
+        pass  # a read-only or full cache: the next index exports again, nothing worse
+    return exporter
 
 
 def _copy_model(source: Path, target: Path) -> None:
@@ -416,9 +418,7 @@ def build_encoder(index_root: Path) -> Encoder:
     torch_encoder = None
     if not has_onnx(folder):
         try:
-            if not has_onnx(_cached_export()):
-                torch_encoder = TorchEncoder()  # loaded for the export: the build may as well use it
-            install_query_model(folder, torch_encoder)
+            torch_encoder = install_query_model(folder)
         except (ImportError, OSError) as exc:
             print(f"policyqa: embedding with sentence-transformers (could not export ONNX: {exc})", file=sys.stderr)
             return MiniLMEncoder()
