@@ -99,6 +99,11 @@ def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) ->
     return _DocPart(passages, sentences)
 
 
+def _seen_text(p: Passage, settings: ChunkSettings) -> str:
+    """A passage as the embedding model and BM25 see it."""
+    return embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings)
+
+
 def _ensure_query_model(root: Path, encoder: Encoder) -> None:
     """Export the model to ONNX beside the index once, so questions need no torch."""
     export = getattr(encoder, "export_onnx", None)
@@ -281,13 +286,13 @@ def _update(
         texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
         batch: list[str] = []
         for part in todo:
-            batch += [embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings) for p in part.passages]
+            batch += [_seen_text(p, settings) for p in part.passages]
             doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
             batch += [doc_text[s:e] for _, s, e in part.sentences]
         # Each distinct text once: a one-sentence passage is also its own sentence.
         row = {text: i for i, text in enumerate(dict.fromkeys(batch))}
-        unique = encoder.encode(list(row), progress=progress) if batch else np.zeros((0, encoder.dim), np.float32)
-        encoded = unique[[row[text] for text in batch]] if batch else unique
+        unique = encoder.encode(list(row), progress=progress) if row else np.zeros((0, encoder.dim), np.float32)
+        encoded = unique[[row[text] for text in batch]]
         at = 0
         for part in todo:
             n_p, n_s = len(part.passages), len(part.sentences)
@@ -314,7 +319,7 @@ def _update(
         np.save(tmp / "sentence_vectors.npy", svecs, allow_pickle=False)
         vectors.save(vectors.build(pvecs), tmp / "vectors.faiss")
         (tmp / "bm25").mkdir()
-        LexicalIndex.build([embed_text(own_title(p.title, p.doc_id), p.section, p.text, settings) for p in passages]).save(tmp / "bm25")
+        LexicalIndex.build([_seen_text(p, settings) for p in passages]).save(tmp / "bm25")
         (tmp / "bm25_documents").mkdir()
         LexicalIndex.build([own_title(p.document.title, p.document.doc_id) + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
 
