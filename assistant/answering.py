@@ -8,7 +8,8 @@ Evidence. Every sentence of the top passages is scored by
     evidence = W_COS · cos(question, sentence)          (the embedding model)
              + W_TERMS · IDF-weighted share of the question's key terms in the sentence
              + W_RANK · fused retrieval score of its passage (best = 1)
-             + W_TYPE · 1 if it holds a number and the question asks for a quantity
+             + W_TYPE · 1 if it holds what a figure or date question asks for
+                        (see ``quantity_check``)
              + W_POS · 1 / (1 + its passage's position in the retrieval ranking)
              + W_FORM · 1 if it has the shape the question asks for (a reason for
                         "why", a year for "when", a definition for "what is meant by")
@@ -22,10 +23,13 @@ Abstention, in order:
    acronym, a year: "Guangdong", "EU", "2019"; names inside a source phrase such
    as "the 2024 article" are not checked) → not covered;
 2. it asks for a figure ("how many", "what share", "what is the … rate") and no
-   chosen sentence has a figure (not a year) within 4 content words of one of
-   the question's key terms; or it asks for another quantity or a date ("how much",
-   "when") and no chosen quote holds a number → not covered;
-3. otherwise ``confidence``, a logistic function of the best sentence's cosine,
+   chosen sentence has a figure (not a year; a percentage or fraction for a
+   share, rate or ratio) within 4 content words of one of the question's key
+   terms; or it asks "what / which year" and no chosen sentence holds a year; or
+   it asks for another quantity or a date ("how much", "when") and no chosen
+   quote holds a number → not covered;
+3. it names a year (outside its source phrase) that no chosen quote holds → not covered;
+4. otherwise ``confidence``, a logistic function of the best sentence's cosine,
    its key-term share, the share of the question's key terms the corpus knows
    and the top passage's BM25, must reach ``min_confidence``.
 The weights were fitted on the "tune" split of answerable and unanswerable
@@ -225,8 +229,8 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
 _YEAR = re.compile(r"(1[89]|20)\d\d")  # a year, not a count
 _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
 _ASKS_WHY = re.compile(r"^\s*(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
-_ASKS_WHEN = re.compile(r"^\s*(when\b|((in|by|since|until|from) )?(what|which) year)", re.I)
 _ASKS_YEAR = re.compile(r"^\s*((in|by|since|until|from) )?(what|which) year\b", re.I)
+_ASKS_WHEN = re.compile(rf"^\s*when\b|{_ASKS_YEAR.pattern}", re.I)
 _ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean|what is meant by)\b", re.I)
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
@@ -302,9 +306,8 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, shar
 
 def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
-    asked = _ASKS_FIGURE.match(question)
-    if asked and not _COUNTS_ITEMS.match(question):
-        share = bool(_ASKS_SHARE.search(asked.group(0)))
+    if asks_for_figure(question):
+        share = bool(_ASKS_SHARE.search(_ASKS_FIGURE.match(question).group(0)))  # the words that ask
         return lambda text: figure_near(text, terms, share=share)
     if _ASKS_YEAR.match(question):
         return lambda text: bool(_GIVES_YEAR.search(text))
