@@ -24,8 +24,11 @@ Abstention, in order:
    as "the 2024 article" are not checked) → not covered;
 2. it asks for a figure ("how many", "what share", "what is the … rate") and no
    chosen sentence has a figure (not a year; a percentage or fraction for a
-   share, rate or ratio) within 4 content words of one of the question's key
-   terms; or it asks "what / which year" and no chosen sentence holds a year; or
+   share, rate or ratio; not a figure the question itself states) within 4
+   content words of one of the question's key terms, with the places and
+   bodies the question names in that sentence or the 400 characters before it;
+   or it asks "what / which year" and no such sentence holds a year (the asking
+   words may follow a leading clause: "According to …, how many …"); or
    it asks for another quantity or a date ("how much", "when") and no chosen
    quote holds a number → not covered;
 3. it names a year (outside its source phrase) that no chosen quote holds → not covered;
@@ -277,14 +280,30 @@ _COUNTS_ITEMS = re.compile(
     r"|(does|do|did)\b.*\b(name|list|mention|identify|give|propose|set out))\b", re.I)
 
 
+def _asking_clause(question: str, asks: re.Pattern[str]) -> re.Match[str] | None:
+    """``asks`` matched at the start of the question or of a clause after a comma ("According to
+    official statistics, how many …")."""
+    for m in re.finditer(r"^|,\s*", question):
+        found = asks.match(question[m.end() :])
+        if found:
+            return found
+    return None
+
+
 def asks_for_figure(question: str) -> bool:
-    return bool(_ASKS_FIGURE.match(question)) and not _COUNTS_ITEMS.match(question)
+    return _asking_clause(question, _ASKS_FIGURE) is not None and not _COUNTS_ITEMS.match(question)
 
 
-def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, share: bool = False) -> bool:
-    """A figure (digits, a percentage or a number word; not a year) within ``window`` content words
-    (stop words are not counted) of one of the question's key terms. With ``share``, only a
-    percentage or a fraction counts."""
+def asks_for_year(question: str) -> bool:
+    return _asking_clause(question, _ASKS_YEAR) is not None
+
+
+def figure_near(
+    text: str, terms: set[str], window: int = FIGURE_WINDOW, *, share: bool = False, given: frozenset[str] = frozenset()
+) -> bool:
+    """A figure (digits, a percentage or a number word; not a year, nor one of the ``given``
+    figures the question itself states) within ``window`` content words (stop words are not
+    counted) of one of the question's key terms. With ``share``, only a percentage or a fraction counts."""
     words = _WORD.findall(text.lower())
     if not any(w[0].isdigit() or w in _NUMBER_WORDS or w in _FRACTIONS for w in words):
         return False
@@ -293,6 +312,8 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, shar
 
     def is_figure(i: int) -> bool:
         w = content[i][0]
+        if w in given:
+            return False
         if share:
             after = content[i + 1][0] if i + 1 < len(content) else ""
             return w.endswith("%") or w in _FRACTIONS or (w[0].isdigit() and after in ("percent", "per"))
@@ -307,9 +328,11 @@ def figure_near(text: str, terms: set[str], window: int = FIGURE_WINDOW, *, shar
 def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
     if asks_for_figure(question):
-        share = bool(_ASKS_SHARE.search(_ASKS_FIGURE.match(question).group(0)))  # the words that ask
-        return lambda text: figure_near(text, terms, share=share)
-    if _ASKS_YEAR.match(question):
+        share = bool(_ASKS_SHARE.search(_asking_clause(question, _ASKS_FIGURE).group(0)))  # the words that ask
+        # "the 400 hotline": a figure the question states is not its answer
+        given = frozenset(w for w in _WORD.findall(question.lower()) if w[0].isdigit())
+        return lambda text: figure_near(text, terms, share=share, given=given)
+    if asks_for_year(question):
         return lambda text: bool(_GIVES_YEAR.search(text))
     if asks_for_quantity(question):
         return holds_quantity
@@ -322,7 +345,7 @@ def named_years(question: str) -> list[str]:
 
 
 def asks_for_quantity(question: str) -> bool:
-    return bool(_QUANTITY.match(question))
+    return _asking_clause(question, _QUANTITY) is not None
 
 
 def holds_quantity(text: str) -> bool:
@@ -375,8 +398,11 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
         return False
-    if asks_for_figure(question) or _ASKS_YEAR.match(question):
-        if not any(c.fits_type for g in groups for c in g):  # a quoted sentence holds the figure or year
+    if asks_for_figure(question) or asks_for_year(question):
+        # A quoted sentence holds the figure or year, and is about the places and bodies the
+        # question names: Huichuan's training figure does not answer "how many … in Gansu?".
+        names = [n.lower() for n in named_terms(without_source(question)) if not _YEAR.fullmatch(n)]
+        if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False
@@ -387,9 +413,13 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     return confidence(best.cos, best.terms, ev.known_terms, ev.hits[0].lexical) >= min_confidence
 
 
-def _group_text(group: list[Candidate]) -> str:
-    c = group[0]
+def _context(c: Candidate) -> str:
+    """The sentence with up to 400 characters of its passage before it, where its subject is often named."""
     return c.passage.text[max(0, c.start - c.passage.start - 400) : c.end - c.passage.start]
+
+
+def _group_text(group: list[Candidate]) -> str:
+    return _context(group[0])
 
 
 def build_answer(

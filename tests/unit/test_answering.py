@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 
 from assistant import Answer, Assistant
@@ -72,6 +74,32 @@ def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     assert answering.asks_for_figure("By what percentage should rural doctors' wages rise?")
     year = answering.quantity_check("By what year should pension pooling be complete?", set())
     assert year("Pooling is to be complete by 2025.") and not year("Pooling will be completed in three steps.")
+
+
+def test_a_figure_question_after_a_leading_clause_is_still_one():
+    assert answering.asks_for_figure("According to official statistics, how many hollow villages are there?")
+    assert answering.asks_for_year("In the interview, in which year did Shanghai merge its pensions?")
+    assert not answering.asks_for_figure("In Huichuan, why did workers come back?")
+
+
+def test_a_figure_the_question_states_is_not_its_answer():
+    question = "How many migrant workers have used the 400 free service hotline?"
+    check = answering.quantity_check(question, answering.key_terms(question))
+    assert not check("Migrant workers can call the 400 free service hotline.")
+    assert check("Some 3,000 migrant workers called the 400 free service hotline.")
+
+
+def _figure_candidate(text):
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    return Candidate(p, 0, len(text), 0.9, 0.9, 1.0, 0, np.ones(2) / np.sqrt(2), fits_type=True)
+
+
+def test_a_figure_answers_only_for_the_place_the_question_names():
+    huichuan = [[_figure_candidate("Huichuan District trained 6,726 returning migrant workers in 2016.")]]
+    ev = answering.Evidence("q", [SimpleNamespace(lexical=5.0)], [], {}, 1.0, [])
+    elsewhere = "How many returning migrant workers were trained in Gansu?"
+    assert not answering.covers(elsewhere, ev, huichuan, min_confidence=0.0)
+    assert answering.covers("How many returning migrant workers were trained in Huichuan?", ev, huichuan, 0.0)
 
 
 def test_counting_what_the_text_lists_is_not_a_figure_question():
