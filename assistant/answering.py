@@ -122,14 +122,14 @@ _SOURCE = re.compile(
     r"\b(according to\s+)?(the|this|these|that|those)\s+"
     r"((?!(the|this|these|that|those)\b)[\w’'.-]+\s+){0,4}?"  # its modifiers, not across another "the"
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
-    r"|study|research report|piece|essay|commentary|interview)"
+    r"|study|research report|piece|essay|commentary|interview|dean)"
     r"(\s+on\s+([\w’'-]+\s+){0,3}?[\w’'-]+(?=\s+(say|said|says|think|see|argue|suggest|propose|expect|identify|want)))?",
     re.I)
 
 
 _SOURCE_GENERIC = re.compile(
     r"\b(according|to|the|this|these|that|those|authors?|writers?|researchers?|scholars?|economists?|experts?"
-    r"|professor|interviewee|paper|article|study|research|report|piece|essay|commentary|interview|on|say|said|says"
+    r"|professor|interviewee|paper|article|study|research|report|piece|essay|commentary|interview|dean|on|say|said|says"
     r"|think|see|argue|suggest"
     r"|propose|expect|identify|want)\b", re.I)
 

@@ -134,6 +134,7 @@ def test_the_words_naming_a_source_are_not_what_the_question_is_about():
     assert "Shandong" not in focus and "perks" in focus and "hukou" in focus
     assert "2024" not in answering.without_source("What does the 2024 article on productive forces say about ageing?")
     assert "interviewee" not in answering.without_source("Why does the interviewee mention Zhejiang so often?")
+    assert "dean" not in answering.without_source("According to the SUFE deputy dean, what is the main challenge?")
     # Not across another noun phrase, and not a plain "report": in policy texts it is the subject.
     assert "two groups" in answering.without_source("Who are the two groups the authors want to recruit?")
     question = "What policy was set out in the 20th Party Congress report?"
@@ -144,6 +145,7 @@ def test_the_words_naming_a_source_are_not_what_the_question_is_about():
 def test_source_words_say_which_document_is_meant():
     assert answering.source_words("What do the Shandong authors say about hukou perks?") == "Shandong"
     assert answering.source_words("What does the 2024 article on productive forces say about ageing?") == "2024 productive forces"
+    assert answering.source_words("According to the SUFE deputy dean, what is the main challenge?") == "SUFE deputy"
     assert answering.source_words("What do the authors say about hukou perks?") == ""
     assert answering.source_words("Why are villages losing skilled people?") == ""
 
