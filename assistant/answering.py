@@ -442,9 +442,12 @@ def build_answer(
         for c in group:
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
-            # A quote widened to the sentence before it may now cover an earlier quote: say it once.
+            # A quote widened to the sentence before it may now cover an earlier quote, which then
+            # gives the context: quote the sentence alone (and nothing twice).
             if any(d == doc.doc_id and s < te and ts < e for d, ts, te in taken):
-                continue
+                s, e = c.start, c.end
+                if any(d == doc.doc_id and s < te and ts < e for d, ts, te in taken):
+                    continue
             taken.append((doc.doc_id, s, e))
             n = len(citations) + 1
             citations.append(Citation(n, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))

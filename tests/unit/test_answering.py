@@ -5,7 +5,7 @@ import numpy as np
 from assistant import Answer, Assistant
 from assistant import answering
 from assistant.answering import Candidate, is_follow_up, resolve_question, select_evidence
-from assistant.types import Passage
+from assistant.types import Document, Passage
 
 P1 = Passage("a", "Doc A", "S", "x", 0, 100)
 P2 = Passage("b", "Doc B", "S", "y", 0, 100)
@@ -224,3 +224,16 @@ def test_quotes_never_cut_words(fake_index, encoder):
             text = qa.document(c.doc_id).text
             assert c.start == 0 or not text[c.start - 1].isalnum()
             assert c.end == len(text) or not text[c.end].isalnum()
+
+
+def test_a_sentence_leaning_on_an_already_quoted_one_is_quoted_alone():
+    text = "Huichuan promoted this work. In 2017 it was named a national base. Other things followed."
+    doc = Document("a", "Doc A", ("X",), "2020", "src", text)
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    v = np.ones(2) / np.sqrt(2)
+    first, leaning = Candidate(p, 0, 28, 0.9, 0.5, 1.0, 0, v), Candidate(p, 29, 66, 0.8, 0.5, 1.0, 0, v)
+    answer = answering.build_answer("q", [[first], [leaning]], {"a": doc}, {("a", 29): 0}, [p], True)
+    assert [c.quote for c in answer.citations] == ["Huichuan promoted this work.", "In 2017 it was named a national base."]
+    # Quoted first, the leaning sentence brings the one before it along.
+    answer = answering.build_answer("q", [[leaning]], {"a": doc}, {("a", 29): 0}, [p], True)
+    assert [c.quote for c in answer.citations] == [text[:66]]
