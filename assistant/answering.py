@@ -24,7 +24,9 @@ Abstention, in order:
    as "the 2024 article" are not checked) → not covered;
 2. it asks for a figure ("how many", "what share", "what is the … rate") and no
    chosen sentence has a figure (not a year; a percentage or fraction for a
-   share, rate or ratio; not a figure the question itself states) within 4
+   share, rate or ratio, and not an ordinal: "the third is …"; a sum of money
+   for "how much funding", "what is the average income", "… in yuan"; not a
+   figure the question itself states, nor "one" as in "one of") within 4
    content words of one of the question's key terms, with the places and
    bodies the question names in that sentence or the 400 characters before it;
    or it asks "what / which year" and no such sentence holds a year (the asking
@@ -267,9 +269,19 @@ _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
 # "What share / percentage / rate …": only a share answers it, not a count ("120,000 workers").
 _ASKS_SHARE = re.compile(r"\b(percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)
 _FRACTIONS = frozenset("half halves third thirds quarter quarters fifth fifths tenth tenths percent".split())
+_ORDINAL_FRACTIONS = frozenset("third thirds quarter quarters fifth fifths tenth tenths".split())
+# Not "one": "one of the leaders" is no figure.
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
     "thousand million billion half dozen percent".split())
+# "How much funding / what is the average income / … in yuan": only a sum of money answers it.
+_ASKS_MONEY = re.compile(
+    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|subsid(y|ies)|investment|budget|income|wages?"
+    r"|salar(y|ies)|pensions?|costs?|fees?|tax(es)?)"
+    r"|(what|how much|how high) (is|are|was|were) the ([\w-]+ ){0,3}?(incomes?|wages?|salar(y|ies)|pensions?|budget"
+    r"|funding|costs?|prices?|fees?)\b)", re.I)
+_MONEY = re.compile(
+    r"(rmb|¥|\$|us\$|yuan)\s?\d|\d[\d,.]*\s*(yuan|rmb|dollars?|(million|billion|trillion)\s+(yuan|rmb|dollars?))\b", re.I)
 FIGURE_WINDOW = 4
 
 
@@ -308,7 +320,11 @@ def figure_near(
     if not any(w[0].isdigit() or w in _NUMBER_WORDS or w in _FRACTIONS for w in words):
         return False
     stemmed = content_stems(words)
-    content = [(w, st) for w, st in zip(words, stemmed, strict=True) if st is not None or w[0].isdigit()]
+    # (word, stem, the word before it, stop words included)
+    content = [
+        (w, st, words[k - 1] if k else "")
+        for k, (w, st) in enumerate(zip(words, stemmed, strict=True)) if st is not None or w[0].isdigit()
+    ]
 
     def is_figure(i: int) -> bool:
         w = content[i][0]
@@ -316,6 +332,8 @@ def figure_near(
             return False
         if share:
             after = content[i + 1][0] if i + 1 < len(content) else ""
+            if w in _ORDINAL_FRACTIONS:  # "a third of", "two-fifths", not "the third is to …"
+                return content[i][2] in _NUMBER_WORDS or content[i][2] in ("a", "one")
             return w.endswith("%") or w in _FRACTIONS or (w[0].isdigit() and after in ("percent", "per"))
         return (w[0].isdigit() and not _YEAR.fullmatch(w)) or w in _NUMBER_WORDS
 
@@ -331,6 +349,8 @@ def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | No
         share = bool(_ASKS_SHARE.search(_asking_clause(question, _ASKS_FIGURE).group(0)))  # the words that ask
         # "the 400 hotline": a figure the question states is not its answer
         given = frozenset(w for w in _WORD.findall(question.lower()) if w[0].isdigit())
+        if _ASKS_MONEY.search(question) and not share:
+            return lambda text: bool(_MONEY.search(text)) and figure_near(text, terms, given=given)
         return lambda text: figure_near(text, terms, share=share, given=given)
     if asks_for_year(question):
         return lambda text: bool(_GIVES_YEAR.search(text))

@@ -237,3 +237,23 @@ def test_a_sentence_leaning_on_an_already_quoted_one_is_quoted_alone():
     # Quoted first, the leaning sentence brings the one before it along.
     answer = answering.build_answer("q", [[leaning]], {"a": doc}, {("a", 29): 0}, [p], True)
     assert [c.quote for c in answer.citations] == [text[:66]]
+
+
+def test_a_money_question_needs_a_sum_of_money():
+    question = "How much annual funding does the labour platform receive?"
+    check = answering.quantity_check(question, answering.key_terms(question))
+    assert not check("The labour platform integrates five functions: recruitment, training and more.")
+    assert check("The labour platform receives RMB 12 million in annual funding.")
+    income = "What is the average monthly income of migrant workers?"
+    check = answering.quantity_check(income, answering.key_terms(income))
+    assert not check("Huichuan trained 6,726 migrant workers, and their income rose.")
+    assert check("Migrant workers' average monthly income reached 4,961 yuan.")
+
+
+def test_ordinals_and_one_of_are_not_figures():
+    rate = "What is the contribution rate for pension insurance?"
+    terms = answering.key_terms(rate)
+    assert not answering.figure_near("The third is to raise pension insurance coverage.", terms, share=True)
+    assert answering.figure_near("About a third of pension insurance is paid by employers.", terms, share=True)
+    pension = answering.key_terms("How many pension schemes does Shanghai run?")
+    assert not answering.figure_near("Shanghai is one of the pioneers of pension reform.", pension)
