@@ -27,7 +27,9 @@ Abstention, in order:
    share, rate or ratio, and not an ordinal: "the third is …"; a sum of money
    for "how much funding", "what is the average income", "… in yuan"; not a
    figure the question itself states, nor "one" as in "one of") within 4
-   content words of one of the question's key terms, with the places and
+   content words of one of the question's key terms (for a share or rate, of
+   what it counts: "women" in "what share of returnees are women?", "interest"
+   in "what interest rate …"), with the places and
    bodies the question names in that sentence or the 400 characters before it;
    or it asks "what / which year" and no such sentence holds a year (the asking
    words may follow a leading clause: "According to …, how many …"); or
@@ -343,14 +345,35 @@ def figure_near(
     )
 
 
+# What a share is a share of, and what it counts: in "what share of returnees are women?" the
+# figure must stand by "women"; in "what is the interest rate?" by "interest". A percentage about
+# the returnees who found jobs answers neither.
+_SHARE_OF = re.compile(
+    r"\b(share|percentage|proportion|fraction)\s+of\s+.+?\s(are|is|were|was|have|has|had|do|does|did|will|would)\s+"
+    r"(?P<part>[^?]+)", re.I)
+_RATE_OF = re.compile(r"\b(?P<what>[\w-]+)\s+(rates?|ratios?)\b", re.I)
+
+
+def _share_terms(question: str, asking: str) -> set[str]:
+    """The key terms a share or rate figure must stand next to ("women", "interest"); empty when unclear."""
+    m = _SHARE_OF.search(question)
+    if m is not None:
+        return set(key_terms(m.group("part")))
+    m = _RATE_OF.search(asking)
+    return set(key_terms(m.group("what"))) if m is not None else set()
+
+
 def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
     if asks_for_figure(question):
-        share = bool(_ASKS_SHARE.search(_asking_clause(question, _ASKS_FIGURE).group(0)))  # the words that ask
+        asking = _asking_clause(question, _ASKS_FIGURE)
+        share = bool(_ASKS_SHARE.search(asking.group(0)))  # the words that ask
         # "the 400 hotline": a figure the question states is not its answer
         given = frozenset(w for w in _WORD.findall(question.lower()) if w[0].isdigit())
         if _ASKS_MONEY.search(question) and not share:
             return lambda text: bool(_MONEY.search(text)) and figure_near(text, terms, given=given)
+        if share:
+            terms = _share_terms(question, asking.group(0)) or terms
         return lambda text: figure_near(text, terms, share=share, given=given)
     if asks_for_year(question):
         return lambda text: bool(_GIVES_YEAR.search(text))

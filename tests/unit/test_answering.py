@@ -257,3 +257,14 @@ def test_ordinals_and_one_of_are_not_figures():
     assert answering.figure_near("About a third of pension insurance is paid by employers.", terms, share=True)
     pension = answering.key_terms("How many pension schemes does Shanghai run?")
     assert not answering.figure_near("Shanghai is one of the pioneers of pension reform.", pension)
+
+
+def test_a_share_must_be_a_share_of_what_is_asked():
+    women = "What share of the returning migrant entrepreneurs in Huichuan are women?"
+    check = answering.quantity_check(women, answering.key_terms(women))
+    assert not check("Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.")
+    assert check("Among returning migrant entrepreneurs, 38% are women.")
+    interest = "What interest rate is charged on micro loans to returnees?"
+    check = answering.quantity_check(interest, answering.key_terms(interest))
+    assert not check("Micro loans reached 92% of returnees.")
+    assert check("Micro loans carry an interest rate of 4.35%.")
