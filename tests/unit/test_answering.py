@@ -72,8 +72,17 @@ def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     assert check("Some 45% of the businesses survive the first years.")
     assert check("Only half of the businesses survive beyond three years.")
     assert answering.asks_for_figure("By what percentage should rural doctors' wages rise?")
-    year = answering.quantity_check("By what year should pension pooling be complete?", set())
+    asked = "By what year should pension pooling be complete?"
+    year = answering.quantity_check(asked, answering.key_terms(asked))
     assert year("Pooling is to be complete by 2025.") and not year("Pooling will be completed in three steps.")
+    # The year must stand by what is asked about, not by another reform in the same sentence.
+    funds = "In which year did Shanghai merge its housing provident funds?"
+    year = answering.quantity_check(funds, answering.key_terms(funds))
+    assert not year("They merged the Minimum Livelihood Guarantee System in 2015, health insurance in 2016, and pensions in 2020.")
+    assert year("They merged the housing provident funds in 2018.")
+    over = "What share of migrant workers are over 50 years old?"
+    share = answering.quantity_check(over, answering.key_terms(over))
+    assert not share("In 2016, over 92% of the trained workers found jobs.")  # "over" stands by any figure
 
 
 def test_a_figure_question_after_a_leading_clause_is_still_one():
