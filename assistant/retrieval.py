@@ -4,8 +4,9 @@ For a question, candidates are the union of FAISS's nearest passages and
 BM25's best passages. Each candidate gets
 
 * dense   = (1 - σ) · cos(question, passage) + σ · max cos(question, sentence in passage)
-  (the best single sentence catches a paraphrased one-sentence answer that a
-  long passage vector dilutes);
+  (the passage vector is the length-weighted mean of its sentences' vectors,
+  see indexing._passage_vectors; the best single sentence catches a
+  paraphrased one-sentence answer that the mean dilutes);
 * lexical = BM25 of the passage (English stems, stop words and question words removed);
 * doc     = BM25 of the whole document (names and places that the passage itself omits).
 
@@ -33,7 +34,7 @@ from . import vectors
 from .lexical import LexicalIndex
 
 SENTENCE_WEIGHT = 0.5  # σ
-LEXICAL_WEIGHT = 0.4  # λ
+LEXICAL_WEIGHT = 0.3  # λ
 DOCUMENT_WEIGHT = 0.1  # γ
 # γ when the question names its source ("the Chengdu paper") and that fits several documents:
 # the document-level BM25 then sees only those words (BENCHMARKS.md: 0.2-1.0 tried, 0.5 kept).

@@ -41,7 +41,8 @@ from .errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, I
 from .types import Document, Passage
 
 FORMAT = "policyqa-index"
-FORMAT_VERSION = 1
+# 2: passage vectors are the mean of their sentences' vectors (1: embedded on their own).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2  # the live one and the one before it, for readers still on it

@@ -57,7 +57,6 @@ def main() -> None:
         cs = ChunkSettings(chunk_tokens=chunk_tokens, context_prefix=prefix)
         passages = [p for d in parsed for p in chunk_document(d, enc.count_tokens, enc.max_tokens, cs)]
         ptexts = [embed_text(p.title, p.section, p.text, cs) for p in passages]
-        pvec = enc.encode(ptexts)
         sent_owner, stexts = [], []
         for i, p in enumerate(passages):
             doc_text = texts[p.doc_id]
@@ -66,6 +65,13 @@ def main() -> None:
                 stexts.append(embed_text(p.title, p.section, doc_text[s:e], cs))
         svec = enc.encode(stexts)
         sent_owner_arr = np.array(sent_owner)
+        # As the build does: a passage's vector is the length-weighted mean of its sentences'.
+        pvec = np.zeros((len(passages), svec.shape[1]), dtype=np.float32)
+        np.add.at(pvec, sent_owner_arr, svec * np.array([len(t) for t in stexts], dtype=np.float32)[:, None])
+        alone = [i for i in range(len(passages)) if not (sent_owner_arr == i).any()]
+        if alone:
+            pvec[alone] = enc.encode([ptexts[i] for i in alone])
+        pvec /= np.linalg.norm(pvec, axis=1, keepdims=True)
         lex = LexicalIndex.build(ptexts)
         dense_p = qvecs @ pvec.T  # (q, passages)
         sent_sim = qvecs @ svec.T
@@ -77,7 +83,7 @@ def main() -> None:
         lexical = np.stack([lex.scores(q.question, len(passages)) for q in questions])
         doc_col = np.array([doc_ids.index(p.doc_id) for p in passages])
         doc_norm = doc_norm_all[:, doc_col]
-        for sent_w, lex_w, doc_w in itertools.product([0.5, 0.7, 0.85], [0.2, 0.3, 0.4], [0.0, 0.1, 0.2, 0.3]):
+        for sent_w, lex_w, doc_w in itertools.product([0.3, 0.5, 0.7, 0.85], [0.2, 0.3, 0.4, 0.5], [0.0, 0.1, 0.2, 0.3]):
             dense = (1 - sent_w) * dense_p + sent_w * dense_s
             d_norm = np.clip(dense, 0, None) / np.maximum(dense.max(axis=1, keepdims=True), 1e-9)
             l_norm = lexical / np.maximum(lexical.max(axis=1, keepdims=True), 1e-9)

@@ -126,9 +126,15 @@ def test_a_beir_corpus_is_indexed_with_its_titles_and_files_without(tmp_path, en
     ]) + "\n")
     Assistant.build(beir, tmp_path / "index", encoder=encoder)
     qa = Assistant.load(tmp_path / "index", encoder=encoder)
-    assert qa.search("zebrafish", k=1)[0].doc_id == "d1"  # the word is only in the title
-    assert qa.search("zebrafish", k=1)[0].text == "Cells in the fin grow back after injury."  # spans stay the text's
-    retriever = qa._retriever  # an untitled record's id, its stand-in title, is not indexed as words
+    # The words are only in the title, which both BM25 and the passage vector take in.
+    assert qa.search("zebrafish regeneration", k=1)[0].doc_id == "d1"
+    assert qa.search("zebrafish regeneration", k=1)[0].text == "Cells in the fin grow back after injury."  # spans stay the text's
+    retriever = qa._retriever
+    assert retriever.lexical.scores("zebrafish", retriever.n).argmax() == 0
+    title, body = encoder.encode(["Zebrafish regeneration", "Cells in the fin grow back after injury."])
+    passage = retriever.dense_index.reconstruct(0)
+    assert float(passage @ title) > 0.3 and float(passage @ body) > 0.3
+    # An untitled record's id, its stand-in title, is not indexed as words.
     assert not retriever.lexical.scores("d2", retriever.n).any()
     assert not retriever.doc_lexical.scores("d2", retriever.n_docs).any()
     manifest = json.loads((tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip() / "manifest.json").read_text())

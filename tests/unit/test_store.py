@@ -170,18 +170,19 @@ def test_a_missing_model_package_gets_a_clear_message(monkeypatch, tmp_path):
         model_path()
 
 
-def test_a_text_is_embedded_once_even_when_it_is_both_passage_and_sentence(tmp_path, encoder):
-    """A one-sentence passage is its own only sentence: the build embeds that text once."""
+def test_only_sentences_are_embedded_and_a_passage_is_their_mean(tmp_path, encoder):
+    """The build embeds each distinct sentence once; a passage's vector is the length-weighted mean of its sentences'."""
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "memo.txt").write_text(
-        "Title: A memo\n\nCounty towns absorb most returning migrant workers.\n", encoding="utf-8")
+    first, second = "County towns absorb most returning migrant workers.", "Wages there are lower."
+    (tmp_path / "docs" / "memo.txt").write_text(f"Title: A memo\n\n{first} {second} {first}\n", encoding="utf-8")
     report = Assistant.build(tmp_path / "docs", tmp_path / "index", encoder=encoder)
     qa = Assistant.load(tmp_path / "index", encoder=encoder)
-    texts = [p.text for p in qa.passages]
-    assert report.embedded == len(texts) == 1
-    assert encoder.calls == [1]  # the passage and its sentence: one text, one row
+    assert report.embedded == len(qa.passages) == 1
+    assert encoder.calls == [2]  # two distinct sentences; the passage itself is not encoded
     gen = store.resolve_generation(tmp_path / "index")
-    assert len((gen / "sentences.jsonl").read_text().splitlines()) == 1
-    assert np.load(gen / "sentence_vectors.npy").shape == (1, encoder.dim)
+    assert np.load(gen / "sentence_vectors.npy").shape == (3, encoder.dim)
+    a, b = encoder.encode([first, second])
+    mean = 2 * len(first) * a + len(second) * b
+    assert np.allclose(qa._retriever.dense_index.reconstruct(0), mean / np.linalg.norm(mean), atol=1e-6)
     hits = qa.search("where do returning migrant workers go?", k=1)
-    assert hits and hits[0].text == texts[0]
+    assert hits and hits[0].doc_id == "memo"
