@@ -425,8 +425,9 @@ def render(results: dict, info: dict, command: str, load_start, load_end, n: int
         f"p50/p95 over the {n} questions, median of {args.latency_runs} passes."
     )
     notes = (
-        f"Ours: {ours['passages']} passages, and every sentence of them is embedded too (the best-sentence "
-        f"signal), with {ours['build_engine']} (torch is imported, as for LangChain). Each index holds the ONNX "
+        f"Ours: {ours['passages']} passages; the build embeds their sentences, each once (the best-sentence "
+        f"signal), and a passage's vector is the mean of its sentences', with {ours['build_engine']} (torch "
+        f"is imported, as for LangChain). Each index holds the ONNX "
         f"query model; the first build on a machine exports it (timed alone, model loaded: "
         f"{ours['onnx_export_s']:.2f} s) into the user cache, and later builds copy it from there. The figure "
         f"in brackets is that first build, with an empty cache. Cold start (load + first query): ours "
