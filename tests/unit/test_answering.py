@@ -1,6 +1,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from assistant import Answer, Assistant
 from assistant import answering
@@ -15,6 +16,10 @@ def cand(p, start, cos, vec, terms=0.0):
     v = np.asarray(vec, dtype=np.float32)
     return Candidate(p, start, start + 10, cos, terms, 1.0, 0, v / np.linalg.norm(v))
 
+
+def check_for(question):
+    """The test a sentence must pass to answer ``question``, with the question's own key terms."""
+    return answering.quantity_check(question, answering.key_terms(question))
 
 def test_near_duplicates_in_two_documents_merge_into_one_point_with_two_markers():
     groups = select_evidence([cand(P1, 0, 0.9, [1, 0]), cand(P2, 0, 0.89, [1, 0.01]), cand(P1, 20, 0.85, [0, 1])])
@@ -67,21 +72,21 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
 
 def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     share = "What percentage of returnees' businesses survive three years?"
-    check = answering.quantity_check(share, answering.key_terms(share))
+    check = check_for(share)
     assert not check("About 120,000 returnees have started businesses.")  # a count is not a share
     assert check("Some 45% of the businesses survive the first years.")
     assert check("Only half of the businesses survive beyond three years.")
     assert answering.asks_for_figure("By what percentage should rural doctors' wages rise?")
     asked = "By what year should pension pooling be complete?"
-    year = answering.quantity_check(asked, answering.key_terms(asked))
+    year = check_for(asked)
     assert year("Pooling is to be complete by 2025.") and not year("Pooling will be completed in three steps.")
     # The year must stand by what is asked about, not by another reform in the same sentence.
     funds = "In which year did Shanghai merge its housing provident funds?"
-    year = answering.quantity_check(funds, answering.key_terms(funds))
+    year = check_for(funds)
     assert not year("They merged the Minimum Livelihood Guarantee System in 2015, health insurance in 2016, and pensions in 2020.")
     assert year("They merged the housing provident funds in 2018.")
     over = "What share of migrant workers are over 50 years old?"
-    share = answering.quantity_check(over, answering.key_terms(over))
+    share = check_for(over)
     assert not share("In 2016, over 92% of the trained workers found jobs.")  # "over" stands by any figure
 
 
@@ -93,7 +98,7 @@ def test_a_figure_question_after_a_leading_clause_is_still_one():
 
 def test_a_figure_the_question_states_is_not_its_answer():
     question = "How many migrant workers have used the 400 free service hotline?"
-    check = answering.quantity_check(question, answering.key_terms(question))
+    check = check_for(question)
     assert not check("Migrant workers can call the 400 free service hotline.")
     assert check("Some 3,000 migrant workers called the 400 free service hotline.")
 
@@ -248,15 +253,25 @@ def test_a_sentence_leaning_on_an_already_quoted_one_is_quoted_alone():
     assert [c.quote for c in answer.citations] == [text[:66]]
 
 
-def test_a_money_question_needs_a_sum_of_money():
-    question = "How much annual funding does the labour platform receive?"
-    check = answering.quantity_check(question, answering.key_terms(question))
-    assert not check("The labour platform integrates five functions: recruitment, training and more.")
-    assert check("The labour platform receives RMB 12 million in annual funding.")
-    income = "What is the average monthly income of migrant workers?"
-    check = answering.quantity_check(income, answering.key_terms(income))
-    assert not check("Huichuan trained 6,726 migrant workers, and their income rose.")
-    assert check("Migrant workers' average monthly income reached 4,961 yuan.")
+@pytest.mark.parametrize("question, not_an_answer, an_answer", [
+    # A money question needs a sum of money.
+    ("How much annual funding does the labour platform receive?",
+     "The labour platform integrates five functions: recruitment, training and more.",
+     "The labour platform receives RMB 12 million in annual funding."),
+    ("What is the average monthly income of migrant workers?",
+     "Huichuan trained 6,726 migrant workers, and their income rose.",
+     "Migrant workers' average monthly income reached 4,961 yuan."),
+    # A share must be a share of what is asked.
+    ("What share of the returning migrant entrepreneurs in Huichuan are women?",
+     "Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.",
+     "Among returning migrant entrepreneurs, 38% are women."),
+    ("What interest rate is charged on micro loans to returnees?",
+     "Micro loans reached 92% of returnees.",
+     "Micro loans carry an interest rate of 4.35%."),
+])
+def test_the_figure_must_be_the_kind_asked_for(question, not_an_answer, an_answer):
+    check = check_for(question)
+    assert not check(not_an_answer) and check(an_answer)
 
 
 def test_ordinals_and_one_of_are_not_figures():
@@ -266,14 +281,3 @@ def test_ordinals_and_one_of_are_not_figures():
     assert answering.figure_near("About a third of pension insurance is paid by employers.", terms, share=True)
     pension = answering.key_terms("How many pension schemes does Shanghai run?")
     assert not answering.figure_near("Shanghai is one of the pioneers of pension reform.", pension)
-
-
-def test_a_share_must_be_a_share_of_what_is_asked():
-    women = "What share of the returning migrant entrepreneurs in Huichuan are women?"
-    check = answering.quantity_check(women, answering.key_terms(women))
-    assert not check("Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.")
-    assert check("Among returning migrant entrepreneurs, 38% are women.")
-    interest = "What interest rate is charged on micro loans to returnees?"
-    check = answering.quantity_check(interest, answering.key_terms(interest))
-    assert not check("Micro loans reached 92% of returnees.")
-    assert check("Micro loans carry an interest rate of 4.35%.")
