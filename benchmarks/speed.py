@@ -79,7 +79,6 @@ def warm_answer(index: Path, runs: int) -> dict:
 
 def embedding_throughput(runs: int, index: Path) -> dict:
     """Our build's embedding step against raw `model.encode` on exactly the texts a build embeds."""
-    import numpy as np
 
     from assistant.chunking import ChunkSettings, chunk_document, embed_text
     from assistant.encoder import MiniLMEncoder, build_encoder
