@@ -33,9 +33,14 @@ class ChunkSettings:
         return asdict(self)
 
 
+def context_line(title: str, section: str) -> str:
+    """The "title — section" line that can precede a passage (either part may be empty)."""
+    return " — ".join(part for part in (title, section) if part)
+
+
 def embed_text(title: str, section: str, text: str, settings: ChunkSettings) -> str:
     """What the embedding model and BM25 see for a passage."""
-    context = " — ".join(part for part in (title, section) if part)
+    context = context_line(title, section)
     if not settings.context_prefix or not context:
         return text
     return f"{context}\n{text}"

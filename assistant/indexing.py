@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import store, vectors
-from .chunking import ChunkSettings, chunk_document, embed_text, own_title
+from .chunking import ChunkSettings, chunk_document, context_line, embed_text, own_title
 from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError, IndexIncompatibleError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus
@@ -101,38 +101,41 @@ def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) ->
 
 def _head(p: Passage, settings: ChunkSettings) -> str:
     """The "title — section" line embedded with a passage when the settings say so (BEIR corpora), else ""."""
-    return _seen_text(p, settings)[: -len(p.text)].strip() if settings.context_prefix else ""
+    return context_line(own_title(p.title, p.doc_id), p.section) if settings.context_prefix else ""
 
 
-def _passage_vectors(
-    part: _DocPart, encoded: np.ndarray, at: int, settings: ChunkSettings
-) -> tuple[np.ndarray, int]:
-    """Each passage's vector: the length-weighted mean of its sentences' vectors (and of its head
-    line's, see ``_head``), normalized; a passage without sentences takes its own vector. Rows of
-    ``encoded`` from ``at`` hold those own vectors, then the heads'.
+def _own_texts(part: _DocPart, settings: ChunkSettings) -> list[str]:
+    """Per passage, the text embedded for it besides its sentences: its head line when it has
+    sentences (often ""), its whole seen text when it has none."""
+    has = {i for i, _, _ in part.sentences}
+    return [_head(p, settings) if i in has else _seen_text(p, settings) for i, p in enumerate(part.passages)]
+
+
+def weighted_means(n: int, owner: np.ndarray, weight: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Row i: the ``weight``-weighted sum of the rows of ``vectors`` whose ``owner`` is i, scaled
+    to unit length (zeros where i owns none)."""
+    out = np.zeros((n, vectors.shape[1]), dtype=np.float32)
+    if len(owner):
+        np.add.at(out, owner, np.asarray(vectors, dtype=np.float32) * weight[:, None])
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1.0)
+
+
+def _passage_vectors(part: _DocPart, own: list[str], vector_of: Callable[[str], np.ndarray], dim: int) -> np.ndarray:
+    """Each passage's vector: the length-weighted mean of its sentences' vectors and of its
+    ``own`` text's (see ``_own_texts``), which alone makes the vector of a passage without sentences.
 
     Embedding each passage as well as its sentences cost 1.75x the model time. With the mean (and
     BM25's weight retuned on the "tune" questions, 0.4 -> 0.3) hit@1 rose on every question set
     not tuned on but the held-out one, which stayed at 0.778: blind 0.700 -> 0.800, blind2 0.767 ->
     0.833, blind3 0.825 -> 0.850, the unseen blind4 0.800 -> 0.825 (BENCHMARKS.md).
     """
-    dim = encoded.shape[1]
-    out = np.zeros((len(part.passages), dim), dtype=np.float32)
-    weight = np.array([e - s for _, s, e in part.sentences], dtype=np.float32)
-    owner = np.array([i for i, _, _ in part.sentences], dtype=np.int64)
-    if len(owner):
-        np.add.at(out, owner, np.asarray(part.sentence_vectors, dtype=np.float32) * weight[:, None])
-    has = set(owner.tolist())
-    for i in sorted(set(range(len(part.passages))) - has):
-        out[i] = encoded[at]
-        at += 1
-    for i, p in enumerate(part.passages):
-        head = _head(p, settings) if i in has else ""
-        if head:
-            out[i] += encoded[at] * len(head)
-            at += 1
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms > 0, norms, 1.0), at
+    extra = [(i, text) for i, text in enumerate(own) if text]
+    owner = np.array([i for i, _, _ in part.sentences] + [i for i, _ in extra], dtype=np.int64)
+    weight = np.array([e - s for _, s, e in part.sentences] + [len(t) for _, t in extra], dtype=np.float32)
+    rows = [np.asarray(part.sentence_vectors, dtype=np.float32).reshape(-1, dim)]
+    rows += [vector_of(t)[None, :] for _, t in extra]
+    return weighted_means(len(part.passages), owner, weight, np.concatenate(rows))
 
 
 def _seen_text(p: Passage, settings: ChunkSettings) -> str:
@@ -320,23 +323,18 @@ def _update(
         # Embed what is new: the sentences, and only those passages that have none.
         todo = [part for part in parts if part.passage_vectors is None]
         texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
-        batch: list[str] = []
+        sentence_texts, own_texts = [], []
         for part in todo:
             doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
-            batch += [doc_text[s:e] for _, s, e in part.sentences]
-            has = {i for i, _, _ in part.sentences}
-            batch += [_seen_text(p, settings) for i, p in enumerate(part.passages) if i not in has]
-            batch += [_head(p, settings) for i, p in enumerate(part.passages) if i in has and _head(p, settings)]
+            sentence_texts.append([doc_text[s:e] for _, s, e in part.sentences])
+            own_texts.append(_own_texts(part, settings))
         # Each distinct text once (the same sentence can recur).
-        row = {text: i for i, text in enumerate(dict.fromkeys(batch))}
+        every = (t for texts in (*sentence_texts, *own_texts) for t in texts if t)
+        row = {text: i for i, text in enumerate(dict.fromkeys(every))}
         unique = encoder.encode(list(row), progress=progress) if row else np.zeros((0, encoder.dim), np.float32)
-        encoded = unique[[row[text] for text in batch]]
-        at = 0
-        for part in todo:
-            n_s = len(part.sentences)
-            part.sentence_vectors = encoded[at : at + n_s]
-            at += n_s
-            part.passage_vectors, at = _passage_vectors(part, encoded, at, settings)
+        for part, sentences_of, own in zip(todo, sentence_texts, own_texts, strict=True):
+            part.sentence_vectors = unique[[row[t] for t in sentences_of]].reshape(-1, encoder.dim)
+            part.passage_vectors = _passage_vectors(part, own, lambda t: unique[row[t]], encoder.dim)
         embedded = sum(len(part.passages) for part in todo)
 
         passages = [p for part in parts for p in part.passages]

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.chunking import ChunkSettings, chunk_document, embed_text  # noqa: E402
 from assistant.encoder import MiniLMEncoder  # noqa: E402
 from assistant.evaluation import evidence_span, holds, load_questions  # noqa: E402
+from assistant.indexing import weighted_means  # noqa: E402
 from assistant.ingest import read_corpus  # noqa: E402
 from assistant.lexical import LexicalIndex  # noqa: E402
 from assistant.sentences import split_spans  # noqa: E402
@@ -65,13 +66,15 @@ def main() -> None:
                 stexts.append(embed_text(p.title, p.section, doc_text[s:e], cs))
         svec = enc.encode(stexts)
         sent_owner_arr = np.array(sent_owner)
-        # As the build does: a passage's vector is the length-weighted mean of its sentences'.
-        pvec = np.zeros((len(passages), svec.shape[1]), dtype=np.float32)
-        np.add.at(pvec, sent_owner_arr, svec * np.array([len(t) for t in stexts], dtype=np.float32)[:, None])
-        alone = [i for i in range(len(passages)) if not (sent_owner_arr == i).any()]
-        if alone:
-            pvec[alone] = enc.encode([ptexts[i] for i in alone])
-        pvec /= np.linalg.norm(pvec, axis=1, keepdims=True)
+        # As the build does: a passage's vector is the length-weighted mean of its sentences'
+        # (a passage without sentences is embedded itself).
+        alone = [i for i in range(len(passages)) if i not in set(sent_owner)]
+        pvec = weighted_means(
+            len(passages),
+            np.array(sent_owner + alone, dtype=np.int64),
+            np.array([len(t) for t in stexts] + [1.0] * len(alone), dtype=np.float32),
+            np.concatenate([svec, enc.encode([ptexts[i] for i in alone]).reshape(-1, svec.shape[1])]),
+        )
         lex = LexicalIndex.build(ptexts)
         dense_p = qvecs @ pvec.T  # (q, passages)
         sent_sim = qvecs @ svec.T
