@@ -493,6 +493,10 @@ def build_answer(
     citations: list[Citation] = []
     parts: list[str] = []
     taken: list[tuple[str, int, int]] = []
+
+    def overlaps_taken(doc_id: str, s: int, e: int) -> bool:
+        return any(d == doc_id and s < te and ts < e for d, ts, te in taken)
+
     for group in groups:
         markers = []
         quote_text = None
@@ -501,9 +505,9 @@ def build_answer(
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
             # A quote widened to the sentence before it may now cover an earlier quote, which then
             # gives the context: quote the sentence alone (and nothing twice).
-            if any(d == doc.doc_id and s < te and ts < e for d, ts, te in taken):
+            if overlaps_taken(doc.doc_id, s, e):
                 s, e = c.start, c.end
-                if any(d == doc.doc_id and s < te and ts < e for d, ts, te in taken):
+                if overlaps_taken(doc.doc_id, s, e):
                     continue
             taken.append((doc.doc_id, s, e))
             n = len(citations) + 1
