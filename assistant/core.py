@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import answering, store, vectors
+from . import answering, sentences, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, build_encoder, default_encoder, query_encoder
 from .errors import AssistantError, IndexIncompatibleError, InputError
@@ -141,7 +141,9 @@ class Assistant:
         self._documents = loaded.documents
         self._passages = passages
         self._sentences = loaded.sentences
-        self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges)
+        asks = np.array([sentences.is_question(loaded.documents[passages[prow].doc_id].text[s:e])
+                         for prow, s, e in loaded.sentences], dtype=bool)
+        self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges, asks)
         self._rows_by_doc = rows_by_doc
         # Words a question may use to name a document rather than its content ("Xin Baoying's
         # paper", a source's name): known, so such a question is not refused as naming something
@@ -369,7 +371,7 @@ class Assistant:
                 _, s, e = self._sentences[srow]
                 if srow > a:
                     previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
-                if text[s:e].rstrip("\"'”’) ").endswith("?"):
+                if sentences.is_question(text[s:e]):
                     continue  # an interviewer's question is never evidence
                 if not about_authors and answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
                     continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence

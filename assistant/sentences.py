@@ -89,3 +89,12 @@ def split_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple
 def split(text: str) -> list[str]:
     """The sentences of ``text`` as strings (for callers that need no offsets)."""
     return [text[s:e] for s, e in split_spans(text)]
+
+
+def is_question(sentence: str) -> bool:
+    """Whether a sentence asks rather than states (an interviewer's question, a rhetorical one).
+
+    Such a sentence resembles a user's question in form, not because it answers it: it is never
+    quoted as evidence, and it never counts as a passage's closest sentence in retrieval.
+    """
+    return sentence.rstrip("\"'”’) \n").endswith("?")

@@ -3,7 +3,7 @@ import pytest
 
 from assistant import Assistant, Passage
 from assistant.errors import InputError
-from assistant.retrieval import FUSED_HEAD, FusionSettings, _reserve_sentence_slots, _scaled
+from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
 
 
 def test_search_returns_typed_passages_best_first(fake_index, encoder):
@@ -124,3 +124,17 @@ def test_a_question_naming_one_documents_authors_searches_that_document(fake_ind
     # Named by nothing particular ("the authors"): every document stays in play.
     hits = qa.search("What do the authors say about rural talent and migrant workers?", k=10)
     assert len({h.doc_id for h in hits}) > 1
+
+
+def test_a_question_sentence_never_stands_for_its_passage():
+    # Passage 0 holds sentences 0 (a question, closest to the query) and 1; passage 1 holds sentence 2.
+    vecs = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+    ranges = np.array([[0, 2], [2, 3]])
+    q = np.array([1.0, 0.0], dtype=np.float32)
+    cands = np.array([0, 1])
+    plain = Retriever(None, None, None, np.array([0, 0]), vecs, ranges)
+    asks = Retriever(None, None, None, np.array([0, 0]), vecs, ranges, np.array([True, False, False]))
+    cos, rows = plain._best_sentences(cands, q)
+    assert rows.tolist() == [0, 2] and cos.tolist() == pytest.approx([1.0, 0.0])
+    cos, rows = asks._best_sentences(cands, q)
+    assert rows.tolist() == [1, 2] and cos.tolist() == pytest.approx([0.6, 0.0])

@@ -1,4 +1,6 @@
-from assistant.sentences import split, split_spans
+import pytest
+
+from assistant.sentences import is_question, split, split_spans
 
 
 def test_abbreviations_and_numbers_do_not_end_sentences():
@@ -44,3 +46,14 @@ def test_spans_are_exact_and_inside_the_window():
 def test_empty_and_whitespace():
     assert split_spans("") == []
     assert split_spans(" \n\t ") == []
+
+
+@pytest.mark.parametrize("sentence,asks", [
+    ("Shanghai Daily: What does this policy mean for cities?", True),
+    ('He asked, "Why now?"', True),
+    ("Why now? (laughs)", False),
+    ("The question is why.", False),
+    ("", False),
+])
+def test_is_question(sentence, asks):
+    assert is_question(sentence) is asks
