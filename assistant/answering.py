@@ -66,6 +66,7 @@ DUPLICATE_COS = 0.9
 MAX_QUOTES = 4
 KEEP_RATIO = 0.7  # further quotes must score at least this share of the best
 EVIDENCE_PASSAGES = 5
+MAX_JOINED_QUOTE = 800  # characters: side-by-side sentences join into one quote up to this length
 
 # Abstention: logistic weights over (best cosine, key-term share, known-term share, top BM25 / 10).
 # Fitted by benchmarks/tune_answers.py on the "tune", "blind" and "blind3" splits (after the rules below).
@@ -479,6 +480,31 @@ def _group_text(group: list[Candidate]) -> str:
     return _context(group[0])
 
 
+def _joined_to_neighbour(
+    points: list[list[tuple[Candidate, int, int]]], placed: list[tuple[Candidate, int, int]], documents: dict[str, Document]
+) -> bool:
+    """Join a one-document quote to an earlier one it directly precedes or follows, within a
+    paragraph and up to MAX_JOINED_QUOTE characters.
+
+    Two selected sentences side by side are one passage of the source: quoted once, in the
+    document's order, with one marker, they read as the source reads and paste as one quotation.
+    A point made in two documents keeps its own quote, so that both markers mean the same words.
+    """
+    if len(placed) != 1:
+        return False
+    c, s, e = placed[0]
+    text = documents[c.passage.doc_id].text
+    for i, point in enumerate(points):
+        if len(point) != 1 or point[0][0].passage.doc_id != c.passage.doc_id:
+            continue
+        first, ps, pe = point[0]
+        gap = text[pe:s] if pe <= s else text[e:ps]
+        if not gap.strip() and "\n\n" not in gap and max(pe, e) - min(ps, s) <= MAX_JOINED_QUOTE:
+            points[i] = [(first, min(ps, s), max(pe, e))]
+            return True
+    return False
+
+
 def build_answer(
     question: str,
     groups: list[list[Candidate]],
@@ -490,16 +516,14 @@ def build_answer(
     """Number the quotes, write the text with markers and the references."""
     if not answered or not groups:
         return Answer(question=question, answered=False, text=NOT_COVERED, passages=tuple(passages))
-    citations: list[Citation] = []
-    parts: list[str] = []
     taken: list[tuple[str, int, int]] = []
 
     def overlaps_taken(doc_id: str, s: int, e: int) -> bool:
         return any(d == doc_id and s < te and ts < e for d, ts, te in taken)
 
+    points: list[list[tuple[Candidate, int, int]]] = []  # each point's quote in each document that makes it
     for group in groups:
-        markers = []
-        quote_text = None
+        placed = []
         for c in group:
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
@@ -510,12 +534,19 @@ def build_answer(
                 if overlaps_taken(doc.doc_id, s, e):
                     continue
             taken.append((doc.doc_id, s, e))
-            n = len(citations) + 1
-            citations.append(Citation(n, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))
-            markers.append(f"[{n}]")
-            quote_text = quote_text or " ".join(doc.text[s:e].split())
-        if markers:
-            parts.append(f"{quote_text} {''.join(markers)}")
+            placed.append((c, s, e))
+        if placed and not _joined_to_neighbour(points, placed, documents):
+            points.append(placed)
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for point in points:
+        markers = []
+        for c, s, e in point:
+            doc = documents[c.passage.doc_id]
+            citations.append(Citation(len(citations) + 1, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))
+            markers.append(f"[{len(citations)}]")
+        first = citations[-len(point)]
+        parts.append(f"{' '.join(first.quote.split())} {''.join(markers)}")
     return Answer(
         question=question,
         answered=True,

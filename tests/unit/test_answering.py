@@ -240,14 +240,14 @@ def test_quotes_never_cut_words(fake_index, encoder):
             assert c.end == len(text) or not text[c.end].isalnum()
 
 
-def test_a_sentence_leaning_on_an_already_quoted_one_is_quoted_alone():
+def test_a_sentence_leaning_on_an_already_quoted_one_joins_its_quote():
     text = "Huichuan promoted this work. In 2017 it was named a national base. Other things followed."
     doc = Document("a", "Doc A", ("X",), "2020", "src", text)
     p = Passage("a", "Doc A", "S", text, 0, len(text))
     v = np.ones(2) / np.sqrt(2)
     first, leaning = Candidate(p, 0, 28, 0.9, 0.5, 1.0, 0, v), Candidate(p, 29, 66, 0.8, 0.5, 1.0, 0, v)
     answer = answering.build_answer("q", [[first], [leaning]], {"a": doc}, {("a", 29): 0}, [p], True)
-    assert [c.quote for c in answer.citations] == ["Huichuan promoted this work.", "In 2017 it was named a national base."]
+    assert [c.quote for c in answer.citations] == [text[:66]]  # once, not the first sentence twice
     # Quoted first, the leaning sentence brings the one before it along.
     answer = answering.build_answer("q", [[leaning]], {"a": doc}, {("a", 29): 0}, [p], True)
     assert [c.quote for c in answer.citations] == [text[:66]]
@@ -281,3 +281,37 @@ def test_ordinals_and_one_of_are_not_figures():
     assert answering.figure_near("About a third of pension insurance is paid by employers.", terms, share=True)
     pension = answering.key_terms("How many pension schemes does Shanghai run?")
     assert not answering.figure_near("Shanghai is one of the pioneers of pension reform.", pension)
+
+
+def test_side_by_side_sentences_are_quoted_once_in_the_documents_order(monkeypatch):
+    text = "Alpha is first. Beta comes next.\n\nGamma opens a paragraph. Delta ends it."
+    doc = Document("a", "Doc A", ("X",), "2020", "src", text)
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    v = np.ones(2) / np.sqrt(2)
+
+    def at(sentence, cos):
+        s = text.index(sentence)
+        return Candidate(p, s, s + len(sentence), cos, 0.5, 1.0, 0, v)
+
+    beta, alpha, gamma = at("Beta comes next.", 0.9), at("Alpha is first.", 0.8), at("Gamma opens a paragraph.", 0.7)
+    answer = answering.build_answer("q", [[beta], [alpha], [gamma]], {"a": doc}, {}, [p], True)
+    # Alpha joins Beta's quote (before it, as in the text); Gamma, past the blank line, stays apart.
+    assert [c.quote for c in answer.citations] == ["Alpha is first. Beta comes next.", "Gamma opens a paragraph."]
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert answer.text == "Alpha is first. Beta comes next. [1]\n\nGamma opens a paragraph. [2]"
+    assert all(text[c.start:c.end] == c.quote for c in answer.citations)
+    monkeypatch.setattr(answering, "MAX_JOINED_QUOTE", 20)  # too long to join: three quotes
+    answer = answering.build_answer("q", [[beta], [alpha], [gamma]], {"a": doc}, {}, [p], True)
+    assert [c.quote for c in answer.citations] == ["Beta comes next.", "Alpha is first.", "Gamma opens a paragraph."]
+
+
+def test_a_point_made_in_two_documents_keeps_its_own_quote():
+    text = "Alpha is first. Beta comes next."
+    docs = {d: Document(d, f"Doc {d}", ("X",), "2020", "src", text) for d in "ab"}
+    pa, pb = (Passage(d, f"Doc {d}", "S", text, 0, len(text)) for d in "ab")
+    v = np.ones(2) / np.sqrt(2)
+    beta_a, beta_b = Candidate(pa, 16, 32, 0.9, 0.5, 1.0, 0, v), Candidate(pb, 16, 32, 0.9, 0.5, 1.0, 0, v)
+    alpha_a = Candidate(pa, 0, 15, 0.8, 0.5, 1.0, 0, v)
+    answer = answering.build_answer("q", [[beta_a, beta_b], [alpha_a]], docs, {}, [pa, pb], True)
+    assert [(c.doc_id, c.quote) for c in answer.citations] == [
+        ("a", "Beta comes next."), ("b", "Beta comes next."), ("a", "Alpha is first.")]
