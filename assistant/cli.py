@@ -175,6 +175,8 @@ def _cmd_eval(args) -> int:
               f"false abstentions {answers['false_abstentions']:.3f}  correct abstentions "
               f"{answers['correct_abstentions']:.3f} ({answers['unanswerable']} unanswerable)  "
               f"quote mismatches {answers['quote_mismatches']}")
+        print(f"quotes: the first {answers['first_quote_chars']:.0f} characters on average, "
+              f"{answers['citations_per_answer']:.2f} citations per answer")
         if "followups" in answers:
             print(f"follow-ups ({answers['followups']}): evidence in the first 3 passages "
                   f"{answers['passage@3_with_history']:.3f} with the conversation, "

@@ -176,8 +176,11 @@ def evaluate_answers(
     ask: Callable[[str], Answer],
     document_text: Callable[[str], str],
 ) -> dict:
-    """evidence@1/@3, false and correct abstentions, and quotes that differ from their source span."""
+    """evidence@1/@3, false and correct abstentions, quotes that differ from their source span,
+    and how long the answers' quotes are (a longer first quote is likelier to hold the evidence:
+    evidence@1 is read beside it)."""
     e1 = e3 = refused = mismatches = 0
+    first_quotes, citations = [], []
     for q in questions:
         answer = ask(q.question)
         span = evidence_span(document_text(q.doc_id), q.evidence)
@@ -186,6 +189,9 @@ def evaluate_answers(
         e3 += any(ok[:3])
         refused += not answer.answered
         mismatches += sum(document_text(c.doc_id)[c.start : c.end] != c.quote for c in answer.citations)
+        if answer.citations:
+            first_quotes.append(len(answer.citations[0].quote))
+            citations.append(len(answer.citations))
     abstained = sum(not ask(u).answered for u in unanswerable)
     n, m = max(1, len(questions)), max(1, len(unanswerable))
     return {
@@ -193,6 +199,8 @@ def evaluate_answers(
         "evidence@1": round(e1 / n, 4), "evidence@3": round(e3 / n, 4),
         "false_abstentions": round(refused / n, 4), "correct_abstentions": round(abstained / m, 4),
         "quote_mismatches": mismatches,
+        "first_quote_chars": round(sum(first_quotes) / max(1, len(first_quotes)), 1),
+        "citations_per_answer": round(sum(citations) / max(1, len(citations)), 2),
     }
 
 
