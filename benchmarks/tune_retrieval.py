@@ -27,7 +27,7 @@ from assistant.evaluation import evidence_span, holds, load_questions  # noqa: E
 from assistant.indexing import weighted_means  # noqa: E402
 from assistant.ingest import read_corpus  # noqa: E402
 from assistant.lexical import LexicalIndex  # noqa: E402
-from assistant.sentences import split_spans  # noqa: E402
+from assistant.sentences import is_question, split_spans  # noqa: E402
 
 
 def scores_for(ranks: list[int | None]) -> tuple[float, float, float]:
@@ -58,14 +58,16 @@ def main() -> None:
         cs = ChunkSettings(chunk_tokens=chunk_tokens, context_prefix=prefix)
         passages = [p for d in parsed for p in chunk_document(d, enc.count_tokens, enc.max_tokens, cs)]
         ptexts = [embed_text(p.title, p.section, p.text, cs) for p in passages]
-        sent_owner, stexts = [], []
+        sent_owner, stexts, asks = [], [], []
         for i, p in enumerate(passages):
             doc_text = texts[p.doc_id]
             for s, e in split_spans(doc_text, p.start, p.end):
                 sent_owner.append(i)
                 stexts.append(embed_text(p.title, p.section, doc_text[s:e], cs))
+                asks.append(is_question(doc_text[s:e]))
         svec = enc.encode(stexts)
         sent_owner_arr = np.array(sent_owner)
+        asks_arr = np.array(asks, dtype=bool)
         # As the build does: a passage's vector is the length-weighted mean of its sentences'
         # (a passage without sentences is embedded itself).
         alone = [i for i in range(len(passages)) if i not in set(sent_owner)]
@@ -81,8 +83,8 @@ def main() -> None:
         dense_s = np.full_like(dense_p, -1.0)
         for j in range(len(passages)):
             mask = sent_owner_arr == j
-            if mask.any():
-                dense_s[:, j] = sent_sim[:, mask].max(axis=1)
+            if mask.any():  # as the retriever does, a question never stands for its passage
+                dense_s[:, j] = np.where(asks_arr[mask], -1.0, sent_sim[:, mask]).max(axis=1)
         lexical = np.stack([lex.scores(q.question, len(passages)) for q in questions])
         doc_col = np.array([doc_ids.index(p.doc_id) for p in passages])
         doc_norm = doc_norm_all[:, doc_col]
