@@ -99,7 +99,7 @@ def sources_html(turns: list[dict[str, Any]], qa: Assistant) -> str:
     """Every turn's sources, newest first; each is a <details> a marker can open."""
     if not turns:
         return ('<div class="pqa-empty">Sources appear here. Each marker [n] in an answer opens the passage '
-                "it quotes, with the quoted sentence highlighted.</div>")
+                "it quotes, with the quote highlighted.</div>")
     out = []
     for turn in range(len(turns), 0, -1):
         answer: Answer = turns[turn - 1]["answer"]
@@ -215,7 +215,7 @@ def build_chat(live) -> gr.Blocks:
         gr.Markdown(
             "## Ask the policy documents\n"
             "Answers are sentences quoted from the documents. Click a marker such as **[1]** to open its source, "
-            "with the quoted sentence highlighted. When the documents do not answer, the chat says so."
+            "with the quote highlighted. When the documents do not answer, the chat says so."
         )
         turns = gr.State([])
         with gr.Row(equal_height=False):
