@@ -445,6 +445,20 @@ def select_evidence(
     return groups
 
 
+_ASKS_PAST_DATE = re.compile(r"^\s*when (did|was|were|had)\b", re.I)
+
+
+def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> None:
+    """For a question that asks for a figure or a date ("how many …", "what year …", "when did …"),
+    the quotes that hold it go first, in their order, so the answer opens with the figure.
+
+    "When does he think city dwellers will gain?" asks for a time, but not a date ("in the long
+    run"), so only a past "when" counts.
+    """
+    if asks_for_figure(question) or asks_for_year(question) or _ASKS_PAST_DATE.match(question):
+        groups.sort(key=lambda g: not any(c.fits_type for c in g))
+
+
 def _quote_span(doc: Document, c: Candidate, prev_start: int | None) -> tuple[int, int]:
     """The cited span: the sentence, or the sentence before it too when it leans back on it."""
     if prev_start is not None and _LEANS_BACK.match(doc.text[c.start : c.end]):

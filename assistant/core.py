@@ -339,6 +339,7 @@ class Assistant:
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)
         answered = answering.covers(question, ev, groups, min_confidence)
+        answering.lead_with_what_is_asked(question, groups)  # after covers(), which weighs the best-scored group
         return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered)
 
     def _evidence(

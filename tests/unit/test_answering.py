@@ -315,3 +315,19 @@ def test_a_point_made_in_two_documents_keeps_its_own_quote():
     answer = answering.build_answer("q", [[beta_a, beta_b], [alpha_a]], docs, {}, [pa, pb], True)
     assert [(c.doc_id, c.quote) for c in answer.citations] == [
         ("a", "Beta comes next."), ("b", "Beta comes next."), ("a", "Alpha is first.")]
+
+
+@pytest.mark.parametrize("question, leads", [
+    ("How many returnees started businesses?", True),
+    ("In what year were the pensions merged?", True),
+    ("When did Shanghai merge its pensions?", True),
+    ("When does Zhang think city dwellers will gain?", False),  # a time, not a date
+    ("Why do few migrants return?", False),
+])
+def test_a_figure_or_date_question_opens_with_the_quote_that_holds_it(question, leads):
+    v = np.array([1.0, 0.0], dtype=np.float32)
+    plain = Candidate(P1, 0, 10, 0.9, 0.5, 1.0, 0, v)
+    figure = Candidate(P1, 50, 60, 0.7, 0.5, 1.0, 0, v, fits_type=True)
+    groups = [[plain], [figure]]
+    answering.lead_with_what_is_asked(question, groups)
+    assert groups == ([[figure], [plain]] if leads else [[plain], [figure]])
