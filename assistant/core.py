@@ -126,10 +126,12 @@ class Assistant:
         doc_row = {d: i for i, d in enumerate(loaded.documents)}
         passage_doc = np.array([doc_row[p.doc_id] for p in passages], dtype=np.int64)
         ranges = np.zeros((len(passages), 2), dtype=np.int64)
-        for srow, (prow, _, _) in enumerate(loaded.sentences):
+        asks = np.zeros(len(loaded.sentences), dtype=bool)  # the sentence is a question (retrieval.py)
+        for srow, (prow, s, e) in enumerate(loaded.sentences):
             if ranges[prow, 1] == 0:
                 ranges[prow, 0] = srow
             ranges[prow, 1] = srow + 1
+            asks[srow] = sentences.is_question(loaded.documents[passages[prow].doc_id].text[s:e])
         rows_by_doc: dict[str, list[int]] = {}
         for row, p in enumerate(passages):
             rows_by_doc.setdefault(p.doc_id, []).append(row)
@@ -141,8 +143,6 @@ class Assistant:
         self._documents = loaded.documents
         self._passages = passages
         self._sentences = loaded.sentences
-        asks = np.array([sentences.is_question(loaded.documents[passages[prow].doc_id].text[s:e])
-                         for prow, s, e in loaded.sentences], dtype=bool)
         self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges, asks)
         self._rows_by_doc = rows_by_doc
         # Words a question may use to name a document rather than its content ("Xin Baoying's
@@ -372,7 +372,7 @@ class Assistant:
                 _, s, e = self._sentences[srow]
                 if srow > a:
                     previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
-                if sentences.is_question(text[s:e]):
+                if self._retriever.sentence_asks[srow]:
                     continue  # an interviewer's question is never evidence
                 if not about_authors and answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
                     continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
