@@ -331,3 +331,16 @@ def test_a_figure_or_date_question_opens_with_the_quote_that_holds_it(question, 
     groups = [[plain], [figure]]
     answering.lead_with_what_is_asked(question, groups)
     assert groups == ([[figure], [plain]] if leads else [[plain], [figure]])
+
+
+def test_an_interviewers_question_is_never_quoted(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    # Worded as the interviewer asked it, so that with the fake encoder the question sentence is
+    # the closest of all; the answer must quote statements only.
+    question = "What does this policy mean for cities, rural areas, and individuals respectively"
+    answer = qa.ask(question, min_confidence=0.0)
+    assert answer.citations
+    assert not any(c.quote.rstrip().endswith("?") for c in answer.citations)
+    ev = qa._evidence(question, None, 5, None)
+    assert all(not c.passage.text[c.start - c.passage.start : c.end - c.passage.start].rstrip().endswith("?")
+               for c in ev.candidates)
