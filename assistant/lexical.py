@@ -74,7 +74,11 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+        # Plain-array views of the same mapped pages: numpy's memmap subclass costs a Python
+        # call on every slice, and a question takes dozens of them.
+        bm25.scores = {k: v.view(np.ndarray) if isinstance(v, np.memmap) else v for k, v in bm25.scores.items()}
+        return cls(bm25)
 
     def known_terms(self, query: str) -> list[str]:
         vocab = self._bm25.vocab_dict

@@ -130,14 +130,15 @@ class LoadedGeneration:
     documents: dict[str, Document]
     passages: list[Passage]
     sentences: list[tuple[int, int, int]]  # (passage row, start, end)
-    sentence_vectors: np.ndarray  # memory-mapped
+    sentence_vectors: np.ndarray  # a view of the memory-mapped file
 
 
 def read_generation(gen: Path) -> LoadedGeneration:
     documents = read_documents(gen)
     passages = read_passages(gen, documents)
     sentences = [(int(r["passage"]), int(r["start"]), int(r["end"])) for r in read_jsonl(gen / "sentences.jsonl")]
-    svecs = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+    # Mapped, not read; a plain-array view of the map, since memmap's subclass slows each slice.
+    svecs = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
     if len(svecs) != len(sentences) or any(not 0 <= r < len(passages) for r, _, _ in sentences):
         raise ValueError(f"{len(svecs)} sentence vectors for {len(sentences)} sentences")
     return LoadedGeneration(documents, passages, sentences, svecs)
