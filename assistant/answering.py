@@ -179,10 +179,14 @@ def phrase_around(question: str, name: str) -> str | None:
     return None
 
 
+_WRITTEN_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
+
+
 def acronyms(text: str) -> set[str]:
-    """The initials of every run of two or more capitalized words ("SUFE" for the one above), and
-    of its parts: "Zhang of Shanghai University of Finance and Economics" gives "SUFE" as well."""
-    found = set()
+    """The acronyms a text writes out ("CPC"), the initials of every run of two or more capitalized
+    words ("SUFE" for the one above), and of its parts: "Zhang of Shanghai University of Finance and
+    Economics" gives "SUFE" as well."""
+    found = set(_WRITTEN_ACRONYM.findall(text))
     for m in _CAPITAL_RUN.finditer(text):
         initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
         if len(initials) >= 2:

@@ -383,12 +383,18 @@ class Assistant:
                     form is not None and form.search(text[s:e]) is not None,
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
-        unknown = [
-            name for name in answering.named_terms(focus)
-            if not lexical.known_terms(name) and not set(answering.key_terms(name)) <= self._metadata_terms
-            and not self._names_a_source(focus, name)
-        ]
+        unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
         return answering.Evidence(query, hits, candidates, previous, known, unknown)
+
+    def _never_named(self, question: str, name: str) -> bool:
+        """Whether the corpus never mentions ``name`` (a name, acronym or year the question uses)."""
+        if set(answering.key_terms(name)) <= self._metadata_terms or self._names_a_source(question, name):
+            return False
+        # An acronym counts only as written: "the US pension system" is not about the corpus's "us".
+        # (A question typed in capitals has no acronyms to tell apart.)
+        if name.isupper() and not question.isupper():
+            return True
+        return not self._retriever.lexical.known_terms(name)
 
     def _names_a_source(self, question: str, name: str) -> bool:
         """Whether ``name`` is part of a phrase a document's head holds, or the acronym of a corpus phrase ("SUFE")."""

@@ -50,6 +50,9 @@ def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa
     assert real_qa.ask("How many SME borrowers got loans in Huichuan in 2016?").answered
     # A place named only in an address line is not a topic the corpus covers.
     assert not real_qa.ask("How many Sichuan migrant workers changed their hukou last year?").answered
+    # An acronym is known only as written: "US" is not the corpus's pronoun "us".
+    assert not real_qa.ask("How does the US Social Security system calculate retirement benefits?").answered
+    assert real_qa.ask("What did the CPC congress report put forward for the countryside?").answered
 
 
 def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):

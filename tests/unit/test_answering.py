@@ -130,6 +130,7 @@ def test_a_year_the_question_names_must_be_in_the_quotes_but_not_a_source_year()
 def test_acronyms_and_phrases_that_name_a_source():
     found = answering.acronyms("Professor Zhang Yi of Shanghai University of Finance and Economics said")
     assert "SUFE" in found and "P" not in found
+    assert answering.acronyms("the report of the 19th CPC National Congress") >= {"CPC"}
     question = "What is the purpose of the Chengdu University of Information Technology paper?"
     assert answering.phrase_around(question, "Chengdu") == "Chengdu University of Information Technology"
     assert answering.phrase_around("How many Sichuan migrants moved?", "Sichuan") == "Sichuan"
