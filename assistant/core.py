@@ -156,6 +156,7 @@ class Assistant:
             " ".join(self._documents[d].text[: min(passages[r].start for r in rows)].split())
             for d, rows in rows_by_doc.items()).lower()
         self._acronyms: frozenset[str] | None = None
+        self._mean_sentence: np.ndarray | None = None
 
     # ------------------------------------------------------------ loading and building
 
@@ -384,7 +385,21 @@ class Assistant:
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
-        return answering.Evidence(query, hits, candidates, previous, known, unknown)
+        topicality = float(vector @ self._centroid()) if len(vector) else 0.0
+        return answering.Evidence(query, hits, candidates, previous, known, topicality, unknown)
+
+    def _centroid(self) -> np.ndarray:
+        """The mean of the corpus's sentence vectors: what the corpus as a whole is about.
+
+        Made on the first question that needs it (a pass over the mapped vectors), not at load.
+        """
+        if self._mean_sentence is None:
+            svecs = self._retriever.sentence_vectors
+            dim = self._retriever.dense_index.d
+            self._mean_sentence = (
+                np.asarray(svecs, dtype=np.float32).mean(axis=0, dtype=np.float64).astype(np.float32)
+                if len(svecs) else np.zeros(dim, dtype=np.float32))
+        return self._mean_sentence
 
     def _never_named(self, question: str, name: str) -> bool:
         """Whether the corpus never mentions ``name`` (a name, acronym or year the question uses)."""
