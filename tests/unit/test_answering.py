@@ -35,7 +35,7 @@ def test_weak_sentences_are_left_out_and_at_most_four_kept():
 
 
 def test_confidence_is_monotone_in_cosine():
-    assert answering.confidence(0.8, 0.5, 1.0, 5) > answering.confidence(0.3, 0.5, 1.0, 5)
+    assert answering.confidence(0.8, 1.0, 0.3) > answering.confidence(0.3, 1.0, 0.3)
 
 
 def test_quantity_questions_and_names():
@@ -110,7 +110,7 @@ def _figure_candidate(text):
 
 def test_a_figure_answers_only_for_the_place_the_question_names():
     huichuan = [[_figure_candidate("Huichuan District trained 6,726 returning migrant workers in 2016.")]]
-    ev = answering.Evidence("q", [SimpleNamespace(lexical=5.0)], [], {}, 1.0, [])
+    ev = answering.Evidence("q", [SimpleNamespace(lexical=5.0)], [], {}, 1.0, 0.3, [])
     elsewhere = "How many returning migrant workers were trained in Gansu?"
     assert not answering.covers(elsewhere, ev, huichuan, min_confidence=0.0)
     assert answering.covers("How many returning migrant workers were trained in Huichuan?", ev, huichuan, 0.0)
