@@ -74,10 +74,20 @@ def test_blind_set_floor(real_qa, name):
 
 
 @pytest.mark.parametrize("q", ["What is the current minimum wage in Guangdong province?",
-                               "How do I make a sourdough starter?", "Who won the 2018 FIFA World Cup?"])
+                               "How do I make a sourdough starter?", "Who won the 2018 FIFA World Cup?",
+                               # shares "rules" with a sentence on micro-loan rules: refused on topicality
+                               "What are the rules of basketball?"])
 def test_unanswerable(real_qa, q):
     a = real_qa.ask(q)
     assert not a.answered and a.citations == () and len(a.passages) > 0
+
+
+@pytest.mark.parametrize("name", ["offtopic", "blind5"])
+def test_sets_of_unanswerable_questions_are_refused(real_qa, name):
+    """Floor under BENCHMARKS.md's figures (0.900 and 0.933): plainly off-topic and near questions."""
+    questions = [r["question"] for r in load_jsonl(DATA / f"{name}_unanswerable.jsonl")]
+    refused = sum(not real_qa.ask(q).answered for q in questions)
+    assert refused / len(questions) >= 0.85, (refused, len(questions))
 
 
 def test_follow_ups_retrieve_better_with_history(real_qa):
