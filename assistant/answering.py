@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -392,8 +392,35 @@ def _share_terms(question: str, asking: str) -> set[str]:
     return set(key_terms(m.group("what"))) if m is not None else set()
 
 
-def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | None:
-    """The test a sentence must pass to hold what a figure or date question asks for (None: no such question)."""
+# "How many counties …": the figure must stand next to what is counted, not next to any key
+# term ("the third batch of pilot areas … 120,000 workers" does not say how many counties).
+_COUNTED = re.compile(r"\bhow many\s+(?P<what>(?:[\w’'-]+\s+){0,2}[\w’'-]+)", re.I)
+_ENDS_COUNTED = frozenset(
+    "did do does are were have has had was is will would can could in of at on from per for by to than with and or".split())
+
+
+def counted_terms(question: str, known: Container[str]) -> set[str]:
+    """The key terms of what a "how many" question counts, among those the corpus knows.
+
+    "How many returnees …" counts a word the corpus never uses (it says "returning migrant
+    workers"): then nothing is returned and the figure may stand next to any key term.
+    """
+    m = _COUNTED.search(question)
+    if m is None:
+        return set()
+    words = []
+    for w in m.group("what").split():
+        if w.lower() in _ENDS_COUNTED:
+            break
+        words.append(w)
+    return {t for t in key_terms(" ".join(words)) if t in known}
+
+
+def quantity_check(question: str, terms: set[str], known: Container[str] = frozenset()) -> Callable[[str], bool] | None:
+    """The test a sentence must pass to hold what a figure or date question asks for (None: no such question).
+
+    ``known``: the question's key terms that the corpus knows (for what a "how many" counts).
+    """
     if asks_for_figure(question):
         asking = _asking_clause(question, _ASKS_FIGURE)
         share = bool(_ASKS_SHARE.search(asking.group(0)))  # the words that ask
@@ -403,6 +430,8 @@ def quantity_check(question: str, terms: set[str]) -> Callable[[str], bool] | No
             return lambda text: bool(_MONEY.search(text)) and figure_near(text, terms, given=given)
         if share:
             terms = _share_terms(question, asking.group(0)) or terms
+        else:
+            terms = counted_terms(question, known) or terms
         return lambda text: figure_near(text, terms, share=share, given=given)
     if asks_for_year(question):
         # "In which year did Shanghai merge its housing funds?" is not answered by the year it merged pensions.

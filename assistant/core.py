@@ -359,7 +359,7 @@ class Assistant:
             vector = self.encoder.encode([focus])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(focus)))
         candidates, previous = [], {}
-        holds_what_is_asked = answering.quantity_check(question, set(q_terms))
+        holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
         about_authors = answering.asks_about_authors(focus)
         top = max(hits[0].score, 1e-9) if hits else 1.0

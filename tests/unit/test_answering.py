@@ -70,6 +70,20 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.quantity_check("Why do few migrants return?", set()) is None
 
 
+def test_a_count_stands_next_to_what_is_counted():
+    q = "How many counties were designated in the third batch of pilot areas for migrant workers?"
+    known = answering.key_terms(q)
+    assert answering.counted_terms(q, known) == {"counti"}
+    check = answering.quantity_check(q, known, known)
+    assert not check("The third batch of pilot areas trained 120,000 migrant workers.")
+    assert check("The third batch named 341 counties as pilot areas.")
+    # What is counted is a word the corpus does not know: any key term will do, as before.
+    q = "How many returnees were trained in Huichuan in 2016?"
+    known = answering.key_terms(q) - {"returne"}
+    assert answering.counted_terms(q, known) == set()
+    assert answering.quantity_check(q, answering.key_terms(q), known)("Huichuan trained 6,726 people in 2016.")
+
+
 def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     share = "What percentage of returnees' businesses survive three years?"
     check = check_for(share)
