@@ -174,6 +174,31 @@ def metadata_terms(doc: Document) -> set[str]:
 _CAPITAL_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|and|for|the|on|in)\s+)*[A-Z][\w'’-]*)*")
 
 
+# The last word of a named law, plan or programme: "the Land Administration Law", "the EU's
+# Common Agricultural Policy". The corpus either names such a document or does not cover it.
+_TITLE_HEADS = frozenset(
+    "law laws act regulations rules measures plan programme program policy strategy document "
+    "opinions decision notice fund scheme initiative project campaign".split())
+
+
+def titled_names(question: str) -> list[str]:
+    """Named laws, plans and programmes in the question: two or more capitalized words ending in
+    a title word, without a possessive before them ("China's Exit and Entry Administration Law"
+    gives "Exit and Entry Administration Law")."""
+    found: list[str] = []
+    if question.isupper():
+        return found  # typed in capitals: no title to tell apart
+    for m in _CAPITAL_RUN.finditer(question):
+        words = m.group(0).split()
+        if words and words[0].endswith(("'s", "’s")):
+            words = words[1:]
+        if m.start() == 0 and len(words) < 3:
+            continue  # "Land Policy" opening a question may be two ordinary capitalized words
+        if sum(w[0].isupper() for w in words) >= 2 and words[-1].lower() in _TITLE_HEADS:
+            found.append(" ".join(words))
+    return found
+
+
 def phrase_around(question: str, name: str) -> str | None:
     """The run of capitalized words of ``question`` that holds ``name``."""
     for m in _CAPITAL_RUN.finditer(question):

@@ -157,6 +157,7 @@ class Assistant:
             for d, rows in rows_by_doc.items()).lower()
         self._acronyms: frozenset[str] | None = None
         self._mean_sentence: np.ndarray | None = None
+        self._flat_text: str | None = None
 
     # ------------------------------------------------------------ loading and building
 
@@ -385,6 +386,7 @@ class Assistant:
                 ))
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
+        unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
         topicality = float(vector @ self._centroid()) if len(vector) else 0.0
         return answering.Evidence(query, hits, candidates, previous, known, topicality, unknown)
 
@@ -400,6 +402,12 @@ class Assistant:
                 np.asarray(svecs, dtype=np.float32).mean(axis=0, dtype=np.float64).astype(np.float32)
                 if len(svecs) else np.zeros(dim, dtype=np.float32))
         return self._mean_sentence
+
+    def _names_phrase(self, phrase: str) -> bool:
+        """Whether some document holds ``phrase`` (any case, any spacing)."""
+        if self._flat_text is None:  # made on the first question that names a law or plan
+            self._flat_text = "\n".join(" ".join(d.text.split()).lower() for d in self._documents.values())
+        return " ".join(phrase.split()).lower() in self._flat_text
 
     def _never_named(self, question: str, name: str) -> bool:
         """Whether the corpus never mentions ``name`` (a name, acronym or year the question uses)."""

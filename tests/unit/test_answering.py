@@ -150,6 +150,15 @@ def test_acronyms_and_phrases_that_name_a_source():
     assert answering.phrase_around("How many Sichuan migrants moved?", "Sichuan") == "Sichuan"
 
 
+def test_named_laws_and_plans():
+    assert answering.titled_names("What does China's Exit and Entry Administration Law say about visas?") == [
+        "Exit and Entry Administration Law"]
+    assert answering.titled_names("How does the EU's Common Agricultural Policy fund farms?") == ["Common Agricultural Policy"]
+    assert answering.titled_names("What did the No. 1 Central Document say about talent?") == ["Central Document"]
+    assert answering.titled_names("What does Zhang Yi say about pensions?") == []  # a name, not a title
+    assert answering.titled_names("WHAT DOES THE LAND ADMINISTRATION LAW SAY?") == []
+
+
 def test_a_question_about_the_authors_keeps_them_and_one_quoting_them_does_not():
     about = "Of the two authors of the 2024 CSST piece on labor mobility, which one is a professor?"
     assert answering.asks_about_authors(about)
