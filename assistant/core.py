@@ -35,6 +35,11 @@ def default_index() -> Path:
     return Path(os.environ.get("POLICYQA_INDEX", PROJECT_ROOT / "index"))
 
 
+def _flat(text: str) -> str:
+    """Lower case, one space between words: how a question's phrase is looked for in a text."""
+    return " ".join(text.split()).lower()
+
+
 def _check_query(query: str, k: int) -> str:
     if not isinstance(query, str):
         raise InputError("the question must be text")
@@ -152,9 +157,8 @@ class Assistant:
         # A document's head (the text before its first passage: bylines, affiliations) names it
         # too, but only as a whole phrase: "the Chengdu University of Information Technology
         # paper" is a source, while "Sichuan" alone, from the same address line, is not a topic.
-        self._heads = " ".join(  # lower case, one space between words, as the question's phrase is compared
-            " ".join(self._documents[d].text[: min(passages[r].start for r in rows)].split())
-            for d, rows in rows_by_doc.items()).lower()
+        self._heads = " ".join(
+            _flat(self._documents[d].text[: min(passages[r].start for r in rows)]) for d, rows in rows_by_doc.items())
         self._acronyms: frozenset[str] | None = None
         self._mean_sentence: np.ndarray | None = None
         self._flat_text: str | None = None
@@ -406,8 +410,8 @@ class Assistant:
     def _names_phrase(self, phrase: str) -> bool:
         """Whether some document holds ``phrase`` (any case, any spacing)."""
         if self._flat_text is None:  # made on the first question that names a law or plan
-            self._flat_text = "\n".join(" ".join(d.text.split()).lower() for d in self._documents.values())
-        return " ".join(phrase.split()).lower() in self._flat_text
+            self._flat_text = "\n".join(_flat(d.text) for d in self._documents.values())
+        return _flat(phrase) in self._flat_text
 
     def _never_named(self, question: str, name: str) -> bool:
         """Whether the corpus never mentions ``name`` (a name, acronym or year the question uses)."""
@@ -420,9 +424,10 @@ class Assistant:
         return not self._retriever.lexical.known_terms(name)
 
     def _names_a_source(self, question: str, name: str) -> bool:
-        """Whether ``name`` is part of a phrase a document's head holds, or the acronym of a corpus phrase ("SUFE")."""
+        """Whether ``name`` is part of a phrase a document's head holds, or an acronym the corpus
+        writes ("CPC") or implies as a phrase's initials ("SUFE")."""
         phrase = answering.phrase_around(question, name)
-        if phrase is not None and " " in phrase and " ".join(phrase.lower().split()) in self._heads:
+        if phrase is not None and " " in phrase and _flat(phrase) in self._heads:
             return True
         if not name.isupper():
             return False
