@@ -170,6 +170,20 @@ def metadata_terms(doc: Document) -> frozenset[str]:
     return key_terms(" ".join([doc.title, " ".join(doc.authors), doc.source]))
 
 
+def name_parts(authors: Sequence[str]) -> set[str]:
+    """The parts of the authors' names a question may use alone: "Su Hongwen" -> {"Su", "Hongwen"}.
+
+    Chinese names put the family name first and English renderings often last, so every part
+    counts. A part that is also an English stop word ("Will", "May") never does.
+    """
+    parts = [p for a in authors for p in re.findall(r"[A-Z][\w'’-]*", a) if len(p) > 1]
+    return {p for p, stem in zip(parts, content_stems(parts), strict=True) if stem is not None}
+
+
+def capitalized_words(text: str) -> list[str]:
+    return re.findall(r"\b[A-Z][\w'’-]*", text)
+
+
 # A run of capitalized words, small words allowed inside: "Shanghai University of Finance and Economics".
 _CAPITAL_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|and|for|the|on|in)\s+)*[A-Z][\w'’-]*)*")
 

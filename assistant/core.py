@@ -154,6 +154,16 @@ class Assistant:
         # paper", a source's name): known, so such a question is not refused as naming something
         # the corpus never mentions.
         self._metadata_terms = frozenset(t for d in loaded.documents.values() for t in answering.metadata_terms(d))
+        # Each part of each author's name -> the document rows it names ("Su", "Hongwen" -> Su Hongwen's report).
+        self._author_parts: dict[str, set[int]] = {}
+        for d in loaded.documents.values():
+            for part in answering.name_parts(d.authors):
+                self._author_parts.setdefault(part, set()).add(doc_row[d.doc_id])
+        # A run of author names as a question writes it ("by Su, Jiao and Liu", "Fan Shide's"), to take out.
+        names = "|".join(re.escape(p) for p in sorted(self._author_parts, key=len, reverse=True))
+        self._author_run = re.compile(
+            rf"(?:\b(?:by|from)\s+(?=(?:{names})\b))?(?:\b(?:{names})\b(?:['’]s)?[\s,]*(?:and\s+)?)+"
+        ) if names else None
         # A document's head (the text before its first passage: bylines, affiliations) names it
         # too, but only as a whole phrase: "the Chengdu University of Information Technology
         # paper" is a source, while "Sichuan" alone, from the same address line, is not a topic.
@@ -283,10 +293,14 @@ class Assistant:
         # "What do the Shandong authors say about X?": the passage must be about X, and the words
         # naming the source point to the document. When they fit exactly one document, only its
         # passages are searched (the user named it); when several, those documents are favoured.
-        focus = answering.without_source(query)
+        focus = self._focus(query)
         vector = self.encoder.encode([focus])[0]
         doc_query, named = query, answering.source_words(query)
-        if named and answering.key_terms(named):
+        by_author = self._named_by_authors(query)
+        if by_author is not None and (allowed is None or (allowed & by_author).any()):
+            # "What do Su, Jiao and Liu regard as …": the user named the document by its authors.
+            allowed = by_author if allowed is None else allowed & by_author
+        elif named and answering.key_terms(named):
             fits = self._retriever.doc_lexical.scores(named, self._retriever.n_docs) > 0
             only = fits[self._retriever.passage_doc]
             if fits.sum() == 1 and (allowed is None or (allowed & only).any()):
@@ -295,6 +309,30 @@ class Assistant:
                 doc_query = named
                 fusion = replace(fusion, document_weight=SOURCE_DOCUMENT_WEIGHT)
         return vector, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=doc_query)
+
+    def _focus(self, question: str) -> str:
+        """What the question asks about: without the words naming its source, such as "the
+        Shandong authors" or "Su, Jiao and Liu" (names say which document, not which passage)."""
+        focus = answering.without_source(question)
+        if self._author_run is None:
+            return focus
+        stripped = " ".join(self._author_run.sub(" ", focus).split())
+        return stripped if stripped != focus and len(answering.key_terms(stripped)) >= 2 else focus
+
+    def _named_by_authors(self, query: str) -> np.ndarray | None:
+        """Mask of the passages of the one document whose authors the question names most, if any.
+
+        A tie between documents names none of them: the question may compare two papers.
+        """
+        counts: dict[int, int] = {}
+        for word in answering.capitalized_words(query):
+            for row in self._author_parts.get(word, ()):
+                counts[row] = counts.get(row, 0) + 1
+        if not counts:
+            return None
+        most = max(counts.values())
+        best = [row for row, c in counts.items() if c == most]
+        return self._retriever.passage_doc == best[0] if len(best) == 1 else None
 
     def search(
         self,
@@ -359,7 +397,7 @@ class Assistant:
         # sentence: "how much loan money did it line up?" wants the loan figure, not the topic
         # (cited evidence on the labelled follow-ups: 0.55 -> 0.70).
         # The sentence is chosen by what the question asks about, not by the words naming its source.
-        focus = answering.without_source(question)
+        focus = self._focus(question)
         if query != question:
             vector = self.encoder.encode([focus])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(focus)))

@@ -41,6 +41,18 @@ def test_a_question_that_names_its_source_gets_content_not_the_byline(real_qa):
     assert a.answered and "aging and shrinking population" in a.citations[0].quote
 
 
+def test_a_question_that_names_the_authors_is_answered_from_their_document(real_qa):
+    """Naming the authors restricts the search to their document, and their names are not what
+    the question is about (the Shanghai interview's "barriers" are not the answer)."""
+    a = real_qa.ask("What do Su, Jiao and Liu regard as the single greatest barrier to reviving villages?")
+    assert a.answered and a.citations[0].doc_id == "004_89f843d6a7ca3e66"
+    assert "lack of talent is the biggest obstacle" in a.citations[0].quote
+    assert "Su" not in real_qa._focus("What do Su, Jiao and Liu regard as the single greatest barrier?")
+    # One given name is enough; a question naming no author is not restricted.
+    assert real_qa._named_by_authors("What does Xudong say about talent?") is not None
+    assert real_qa._named_by_authors("What is talent?") is None
+
+
 def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa):
     # The affiliation line is not in any passage, but it names the paper: not a reason to refuse.
     assert real_qa.ask("What is the stated purpose of the Chengdu University of Information Technology paper?").answered

@@ -188,6 +188,13 @@ def test_source_words_say_which_document_is_meant():
     assert answering.source_words("Why are villages losing skilled people?") == ""
 
 
+def test_every_part_of_an_authors_name_may_name_the_document():
+    parts = answering.name_parts(("Su Hongwen", "Jiao Xudong", "Yuchi Zhou", "Will May"))
+    assert {"Su", "Hongwen", "Jiao", "Xudong", "Yuchi", "Zhou"} <= parts
+    assert "Will" not in parts and "May" not in parts  # English words, not names to match
+    assert answering.capitalized_words("What do Su, Jiao and Liu regard as key?") == ["What", "Su", "Jiao", "Liu"]
+
+
 def test_a_byline_names_an_author_of_its_own_document():
     from assistant.types import Document
 
