@@ -34,6 +34,8 @@ Abstention, in order:
    or it asks "what / which year" and no such sentence holds a year within 4
    content words of a key term (quantifiers such as "over" never count; the asking
    words may follow a leading clause: "According to …, how many …"); or
+   it asks for a limit ("the maximum loan …") and no chosen quote states one
+   ("up to", "no more than" …) with a number; or
    it asks for another quantity or a date ("how much", "when") and no chosen
    quote holds a number → not covered;
 3. it names a year (outside its source phrase) that no chosen quote holds → not covered;
@@ -452,11 +454,25 @@ def counted_terms(question: str, known: Container[str]) -> set[str]:
     return {t for t in key_terms(" ".join(words)) if t in known}
 
 
+# "What is the maximum loan a returnee can get?" asks for a limit: a total lent ("RMB96.4 million
+# loans for 561 SMEs") does not answer it; "up to RMB 100,000" does. ("Minimum" is left out:
+# the corpus's "Minimum Livelihood Guarantee" is a name, and a minimum wage is a plain figure.)
+_ASKS_LIMIT = re.compile(r"\b(maximum|upper limit|ceiling|cap on|at most)\b", re.I)
+_GIVES_LIMIT = re.compile(
+    r"\b(maximum|up to|at most|no more than|not (to )?exceed\w*|ceiling|capped|cap of|upper limit|limit of)\b", re.I)
+
+
+def asks_for_limit(question: str) -> bool:
+    return _ASKS_LIMIT.search(question) is not None
+
+
 def quantity_check(question: str, terms: set[str], known: Container[str] = frozenset()) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question).
 
     ``known``: the question's key terms that the corpus knows (for what a "how many" counts).
     """
+    if asks_for_limit(question):
+        return lambda text: bool(_GIVES_LIMIT.search(text)) and holds_quantity(text)
     if asks_for_figure(question):
         asking = _asking_clause(question, _ASKS_FIGURE)
         share = bool(_ASKS_SHARE.search(asking.group(0)))  # the words that ask
@@ -555,8 +571,8 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
         return False
-    if asks_for_figure(question) or asks_for_year(question):
-        # A quoted sentence holds the figure or year, and is about the places and bodies the
+    if asks_for_figure(question) or asks_for_year(question) or asks_for_limit(question):
+        # A quoted sentence holds the figure, year or limit, and is about the places and bodies the
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
         names = [n.lower() for n in named_terms(without_source(question)) if not _YEAR.fullmatch(n)]
         if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):

@@ -68,6 +68,8 @@ def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa
 
 
 def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
+    # A limit is not a total: Huichuan's RMB96.4 million of loans says nothing of a ceiling.
+    assert not real_qa.ask("What is the maximum micro loan an individual returnee entrepreneur can get in Huichuan?").answered
     assert not real_qa.ask("What did the 2019 No. 1 Central Document say about rural talent?").answered
     assert not real_qa.ask("What proportion of Huichuan's returnees are women?").answered
     a = real_qa.ask("In which year did Shanghai merge its urban and rural pension schemes?")

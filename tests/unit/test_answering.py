@@ -84,6 +84,17 @@ def test_a_count_stands_next_to_what_is_counted():
     assert answering.quantity_check(q, answering.key_terms(q), known)("Huichuan trained 6,726 people in 2016.")
 
 
+def test_a_question_for_a_maximum_needs_a_stated_limit():
+    q = "What is the maximum micro loan an individual returnee entrepreneur can get in Huichuan?"
+    terms = answering.key_terms(q)
+    check = answering.quantity_check(q, terms, terms)
+    assert answering.asks_for_limit(q)
+    assert not check("The district coordinated to secure RMB96.4 million loans for 561 SMEs in 2016.")
+    assert check("Each returnee may borrow up to RMB100,000 at a subsidised rate.")
+    assert not answering.asks_for_limit("What is the Minimum Livelihood Guarantee System?")
+    assert not answering.asks_for_limit("What is the biggest barrier to rural revitalization?")
+
+
 def test_a_share_question_needs_a_share_and_a_year_question_a_year():
     share = "What percentage of returnees' businesses survive three years?"
     check = check_for(share)
