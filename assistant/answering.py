@@ -451,6 +451,11 @@ def counted_terms(question: str, known: Container[str]) -> set[str]:
         if w.lower() in _ENDS_COUNTED:
             break
         words.append(w)
+    # What is counted is the phrase's head, its last word. When the corpus does not know the head,
+    # the phrase's other words say where, not what: "how many Huichuan returnees" counts
+    # returnees, not Huichuan (a place the figure's sentence may name several words away).
+    if not words or not all(t in known for t in key_terms(words[-1])):
+        return set()
     return {t for t in key_terms(" ".join(words)) if t in known}
 
 

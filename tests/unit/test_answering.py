@@ -82,6 +82,12 @@ def test_a_count_stands_next_to_what_is_counted():
     known = answering.key_terms(q) - {"returne"}
     assert answering.counted_terms(q, known) == set()
     assert answering.quantity_check(q, answering.key_terms(q), known)("Huichuan trained 6,726 people in 2016.")
+    # The head is unknown but a place before it is known: the place does not say what is counted.
+    q = "How many Huichuan returnees have set up their own businesses?"
+    known = answering.key_terms(q) - {"returne"}
+    assert answering.counted_terms(q, known) == set()
+    check = answering.quantity_check(q, answering.key_terms(q), known)
+    assert check("Huichuan district is a downtown district of Zunyi, where about 40,000 have started businesses.")
 
 
 def test_a_question_for_a_maximum_needs_a_stated_limit():
