@@ -155,10 +155,15 @@ class Assistant:
         # the corpus never mentions.
         self._metadata_terms = frozenset(t for d in loaded.documents.values() for t in answering.metadata_terms(d))
         # Each part of each author's name -> the document rows it names ("Su", "Hongwen" -> Su Hongwen's report).
+        # Not a part that more than one document's text holds: an author such as "Shanghai Daily"
+        # must not claim every question about Shanghai.
         self._author_parts: dict[str, set[int]] = {}
         for d in loaded.documents.values():
             for part in answering.name_parts(d.authors):
                 self._author_parts.setdefault(part, set()).add(doc_row[d.doc_id])
+        stems = {part: answering.key_terms(part) for part in self._author_parts}
+        spread = doc_lexical.frequency(sorted({t for ts in stems.values() for t in ts}))
+        self._author_parts = {p: rows for p, rows in self._author_parts.items() if all(spread[t] <= 1 for t in stems[p])}
         # A run of author names as a question writes it ("by Su, Jiao and Liu", "Fan Shide's"), to take out.
         names = "|".join(re.escape(p) for p in sorted(self._author_parts, key=len, reverse=True))
         self._author_run = re.compile(

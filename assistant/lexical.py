@@ -84,15 +84,15 @@ class LexicalIndex:
         vocab = self._bm25.vocab_dict
         return [t for t in tokenize([query])[0] if t in vocab]
 
+    def frequency(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many rows (passages, or documents) hold each stemmed term."""
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}
+
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each term (unknown terms: the highest)."""
-        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
         n = int(self._bm25.scores.get("num_docs", 0)) or 1
-        out = {}
-        for t in terms:
-            df = int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return out
+        return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in self.frequency(terms).items()}
 
     def scores(self, query: str, n: int) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no term is known)."""

@@ -138,3 +138,23 @@ def test_a_question_sentence_never_stands_for_its_passage():
     assert rows.tolist() == [0, 2] and cos.tolist() == pytest.approx([1.0, 0.0])
     cos, rows = asks._best_sentences(cands, q)
     assert rows.tolist() == [1, 2] and cos.tolist() == pytest.approx([0.6, 0.0])
+
+
+def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    docs = {
+        "a": ("Shanghai Daily", "Shanghai merged its urban and rural pension schemes in 2014. Pensions rose."),
+        "b": ("Mei Lanfang", "Shanghai builds rural roads. Housing for migrant workers is scarce in cities."),
+        "c": ("Tao Ran", "Rural land contract reform separates ownership rights from management rights."),
+    }
+    for name, (author, text) in docs.items():
+        (corpus / f"{name}.md").write_text(f"---\ntitle: Paper {name}\nauthors: {author}\n---\n\n{text}\n", encoding="utf-8")
+    Assistant.build(corpus, tmp_path / "index", encoder=encoder)
+    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    assert {h.doc_id for h in qa.search("What does Mei say about rural roads and land?", k=5)} == {"b"}
+    # Two documents' authors named once each: a comparison, so neither is chosen.
+    assert qa._named_by_authors("What do Tao and Lanfang say about rural land?") is None
+    # "Shanghai" is an author's word, but two documents' texts use it: it names neither.
+    assert qa._named_by_authors("What did Shanghai do about pensions and roads?") is None
+    assert len({h.doc_id for h in qa.search("What did Shanghai do about pensions and roads?", k=5)}) > 1
