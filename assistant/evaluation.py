@@ -51,11 +51,48 @@ def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQ
     return out
 
 
+# Typographic variants a labeller's copy may not keep: curly quotes, dashes, non-breaking and
+# doubled spaces (the seeds have all of them).
+_PLAIN = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def _plain(text: str) -> tuple[str, list[int]]:
+    """``text`` with quotes and dashes made plain and each run of white space one space, lower
+    case; and for each character of the result, its offset in ``text``."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text.translate(_PLAIN)):
+        if ch.isspace():
+            if out and out[-1] == " ":
+                continue
+            ch = " "
+        low = ch.lower()
+        out.append(low if len(low) == 1 else ch)
+        where.append(i)
+    return "".join(out), where
+
+
 def evidence_span(text: str, evidence: str) -> tuple[int, int]:
+    """Where the labelled evidence is in its document: exactly, or else up to quotes, dashes,
+    white space and case (a labeller's "rural residents' income" for the text's "rural
+    residents’ income")."""
     at = text.find(evidence)
+    if at >= 0:
+        return at, at + len(evidence)
+    flat, where = _plain(text)
+    needle = _plain(evidence)[0].strip()
+    at = flat.find(needle) if needle else -1
     if at < 0:
         raise InputError(f"evidence not found in its document: {evidence[:60]!r}")
-    return at, at + len(evidence)
+    return where[at], where[at + len(needle) - 1] + 1
+
+
+def _labelled_span(q: LabelledQuestion, document_text: Callable[[str], str]) -> tuple[int, int]:
+    """The question's evidence span; a labelling error names the question it is in."""
+    try:
+        return evidence_span(document_text(q.doc_id), q.evidence)
+    except InputError as exc:
+        raise InputError(f"question {q.id}: {exc}") from None
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -92,7 +129,7 @@ def evaluate_questions(
     ranks: list[int | None] = []
     misses = []
     for q in questions:
-        span = evidence_span(document_text(q.doc_id), q.evidence)
+        span = _labelled_span(q, document_text)
         hits = search(q.question, 10)
         rank = next((i + 1 for i, p in enumerate(hits) if holds(p, q.doc_id, span)), None)
         ranks.append(rank)
@@ -183,7 +220,7 @@ def evaluate_answers(
     first_quotes, citations = [], []
     for q in questions:
         answer = ask(q.question)
-        span = evidence_span(document_text(q.doc_id), q.evidence)
+        span = _labelled_span(q, document_text)
         ok = [citation_matches(q.doc_id, span, c.doc_id, (c.start, c.end)) for c in answer.citations]
         e1 += bool(ok[:1] and ok[0])
         e3 += any(ok[:3])

@@ -3,6 +3,7 @@ import pytest
 
 from assistant import Assistant, Passage
 from assistant.errors import InputError
+from assistant.evaluation import evidence_span
 from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
 
 
@@ -158,3 +159,17 @@ def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_p
     # "Shanghai" is an author's word, but two documents' texts use it: it names neither.
     assert qa._named_by_authors("What did Shanghai do about pensions and roads?") is None
     assert len({h.doc_id for h in qa.search("What did Shanghai do about pensions and roads?", k=5)}) > 1
+
+
+def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
+    text = "Intro.\nThe registration of \xa0migrant workers is key. Rural residents’ income — low.\n"
+    exact = "The registration of \xa0migrant workers is key."
+    assert evidence_span(text, exact) == (7, 7 + len(exact))
+    s, e = evidence_span(text, "the registration of migrant workers is key.")
+    assert text[s:e] == exact
+    s, e = evidence_span(text, " Rural residents' income - low. ")
+    assert text[s:e] == "Rural residents’ income — low."
+    with pytest.raises(InputError):
+        evidence_span(text, "not in the text")
+    with pytest.raises(InputError):
+        evidence_span(text, "   ")
