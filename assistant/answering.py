@@ -462,7 +462,10 @@ def counted_terms(question: str, known: Container[str]) -> set[str]:
 # "What is the maximum loan a returnee can get?" asks for a limit: a total lent ("RMB96.4 million
 # loans for 561 SMEs") does not answer it; "up to RMB 100,000" does. ("Minimum" is left out:
 # the corpus's "Minimum Livelihood Guarantee" is a name, and a minimum wage is a plain figure.)
-_ASKS_LIMIT = re.compile(r"\b(maximum|upper limit|ceiling|cap on|at most)\b", re.I)
+# Not "make the maximum use of …" nor a "glass ceiling": those ask for no figure.
+_ASKS_LIMIT = re.compile(
+    r"\b((the|a) maximum(?!\s+(use|effect|extent|benefit|potential|efficiency|advantage|impact)\b)"
+    r"|upper limit|(?<!glass )ceiling|cap on|at most)\b", re.I)
 _GIVES_LIMIT = re.compile(
     r"\b(maximum|up to|at most|no more than|not (to )?exceed\w*|ceiling|capped|cap of|upper limit|limit of)\b", re.I)
 

@@ -99,6 +99,9 @@ def test_a_question_for_a_maximum_needs_a_stated_limit():
     assert check("Each returnee may borrow up to RMB100,000 at a subsidised rate.")
     assert not answering.asks_for_limit("What is the Minimum Livelihood Guarantee System?")
     assert not answering.asks_for_limit("What is the biggest barrier to rural revitalization?")
+    assert not answering.asks_for_limit("How can villages make the maximum use of returning talent?")
+    assert not answering.asks_for_limit("Do rural women face a glass ceiling in county towns?")
+    assert answering.asks_for_limit("Is there a ceiling on start-up loans for returnees?")
 
 
 def test_a_share_question_needs_a_share_and_a_year_question_a_year():
