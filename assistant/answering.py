@@ -92,6 +92,7 @@ class Evidence:
     """Everything ``ask`` decides on, exposed so that benchmarks can re-weigh it."""
 
     query: str  # the question as retrieved (a follow-up carries its context)
+    focus: str  # the question without the words naming its source ("the Shandong authors", "Su, Jiao and Liu")
     hits: list  # retrieval hits, best first
     candidates: list["Candidate"]
     previous: dict[tuple[str, int], int]  # (doc_id, sentence start) -> previous sentence's start
@@ -582,13 +583,13 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     if asks_for_figure(question) or asks_for_year(question) or asks_for_limit(question):
         # A quoted sentence holds the figure, year or limit, and is about the places and bodies the
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
-        names = [n.lower() for n in named_terms(without_source(question)) if not _YEAR.fullmatch(n)]
+        names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n)]
         if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
-    if any(all(year not in _group_text(g) for g in groups) for year in named_years(question)):
+    if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):
         return False
     best = groups[0][0]
     return confidence(best.cos, ev.known_terms, ev.topicality) >= min_confidence

@@ -435,7 +435,7 @@ class Assistant:
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
         unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
         topicality = float(vector @ self._centroid()) if len(vector) else 0.0
-        return answering.Evidence(query, hits, candidates, previous, known, topicality, unknown)
+        return answering.Evidence(query, focus, hits, candidates, previous, known, topicality, unknown)
 
     def _centroid(self) -> np.ndarray:
         """The mean of the corpus's sentence vectors: what the corpus as a whole is about.

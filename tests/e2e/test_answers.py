@@ -48,6 +48,9 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert a.answered and a.citations[0].doc_id == "004_89f843d6a7ca3e66"
     assert "lack of talent is the biggest obstacle" in a.citations[0].quote
     assert "Su" not in real_qa._focus("What do Su, Jiao and Liu regard as the single greatest barrier?")
+    # A figure question naming the authors: their names are not places the figure must be about.
+    a = real_qa.ask("According to Su, Jiao and Liu, how many returning migrant workers did Huichuan train in 2016?")
+    assert a.answered and "6,726" in a.citations[0].quote
     # One given name is enough; a question naming no author is not restricted.
     assert real_qa._named_by_authors("What does Xudong say about talent?") is not None
     assert real_qa._named_by_authors("What is talent?") is None
