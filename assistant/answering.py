@@ -179,12 +179,16 @@ def name_parts(authors: Sequence[str]) -> set[str]:
     Chinese names put the family name first and English renderings often last, so every part
     counts. A part that is also an English stop word ("Will", "May") never does.
     """
-    parts = [p for a in authors for p in re.findall(r"[A-Z][\w'’-]*", a) if len(p) > 1]
+    parts = [p for a in authors for p in capitalized_words(a) if len(p) > 1]
     return {p for p, stem in zip(parts, content_stems(parts), strict=True) if stem is not None}
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def capitalized_words(text: str) -> list[str]:
-    return re.findall(r"\b[A-Z][\w'’-]*", text)
+    """The words of ``text`` that start with a capital, without a possessive: "Su's" is "Su"."""
+    return [_POSSESSIVE.sub("", w) for w in re.findall(r"\b[A-Z][\w'’-]*", text)]
 
 
 # A run of capitalized words, small words allowed inside: "Shanghai University of Finance and Economics".

@@ -51,7 +51,8 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     # A figure question naming the authors: their names are not places the figure must be about.
     a = real_qa.ask("According to Su, Jiao and Liu, how many returning migrant workers did Huichuan train in 2016?")
     assert a.answered and "6,726" in a.citations[0].quote
-    # One given name is enough; a question naming no author is not restricted.
+    # A possessive names the author too; one given name is enough; no author, no restriction.
+    assert real_qa._named_by_authors("What does Su's report say is the biggest obstacle?") is not None
     assert real_qa._named_by_authors("What does Xudong say about talent?") is not None
     assert real_qa._named_by_authors("What is talent?") is None
 

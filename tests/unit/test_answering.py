@@ -221,6 +221,7 @@ def test_every_part_of_an_authors_name_may_name_the_document():
     assert {"Su", "Hongwen", "Jiao", "Xudong", "Yuchi", "Zhou"} <= parts
     assert "Will" not in parts and "May" not in parts  # English words, not names to match
     assert answering.capitalized_words("What do Su, Jiao and Liu regard as key?") == ["What", "Su", "Jiao", "Liu"]
+    assert answering.capitalized_words("What does Su’s report and O'Brien's say?") == ["What", "Su", "O'Brien"]
 
 
 def test_a_byline_names_an_author_of_its_own_document():
