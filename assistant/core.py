@@ -271,7 +271,7 @@ class Assistant:
             return self
 
     def _hits(self, query: str, k: int, documents: Sequence[str] | None, fusion: FusionSettings) -> list[Hit]:
-        return self._search(query, k, self._allowed(Filters(documents)), fusion)[1]
+        return self._search(query, k, self._allowed(Filters(documents)), fusion)[2]
 
     def _allowed(self, where: "Filters") -> np.ndarray | None:
         """Boolean mask of the passage rows the filters let through (None: no filter)."""
@@ -291,10 +291,13 @@ class Assistant:
 
     def _search(
         self, query: str, k: int, allowed: np.ndarray | None, fusion: FusionSettings
-    ) -> tuple[np.ndarray, list[Hit]]:
-        """Encode and retrieve; ``allowed`` is ``_allowed``'s mask of the rows the filters let through."""
+    ) -> tuple[np.ndarray, str, list[Hit]]:
+        """Encode and retrieve: the question's vector, its focus (``_focus``) and the hits.
+
+        ``allowed`` is ``_allowed``'s mask of the rows the filters let through.
+        """
         if allowed is not None and not allowed.any():
-            return np.zeros(0, dtype=np.float32), []
+            return np.zeros(0, dtype=np.float32), self._focus(query), []
         # "What do the Shandong authors say about X?": the passage must be about X, and the words
         # naming the source point to the document. When they fit exactly one document, only its
         # passages are searched (the user named it); when several, those documents are favoured.
@@ -313,7 +316,7 @@ class Assistant:
             elif fits.any():
                 doc_query = named
                 fusion = replace(fusion, document_weight=SOURCE_DOCUMENT_WEIGHT)
-        return vector, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=doc_query)
+        return vector, focus, self._retriever.search(vector, focus, k, fusion, allowed, doc_query=doc_query)
 
     def _focus(self, question: str) -> str:
         """What the question asks about: without the words naming its source, such as "the
@@ -356,7 +359,7 @@ class Assistant:
         """
         query = _check_query(query, k)
         allowed = self._allowed(Filters(documents, since, until))
-        return [self._scored(hit) for hit in self._search(query, k, allowed, fusion)[1]]
+        return [self._scored(hit) for hit in self._search(query, k, allowed, fusion)[2]]
 
     def _scored(self, hit: Hit) -> Passage:
         p = self._passages[hit.row]
@@ -396,14 +399,14 @@ class Assistant:
     ) -> answering.Evidence:
         """Retrieve for the (resolved) question and score every sentence of the top passages."""
         query = answering.resolve_question(question, history)
-        vector, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), allowed, FusionSettings())
+        vector, focus, hits = self._search(query, max(k, answering.EVIDENCE_PASSAGES), allowed, FusionSettings())
         lexical = self._retriever.lexical
         # A follow-up retrieves with the conversation's topic words, but its own words pick the
         # sentence: "how much loan money did it line up?" wants the loan figure, not the topic
         # (cited evidence on the labelled follow-ups: 0.55 -> 0.70).
         # The sentence is chosen by what the question asks about, not by the words naming its source.
-        focus = self._focus(question)
         if query != question:
+            focus = self._focus(question)
             vector = self.encoder.encode([focus])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(focus)))
         candidates, previous = [], {}
