@@ -479,6 +479,11 @@ def asks_for_limit(question: str) -> bool:
     return _ASKS_LIMIT.search(question) is not None
 
 
+def asks_for_exact(question: str) -> bool:
+    """A figure, a year or a limit: what some quote must hold (``quantity_check``) for an answer."""
+    return asks_for_figure(question) or asks_for_year(question) or asks_for_limit(question)
+
+
 def quantity_check(question: str, terms: set[str], known: Container[str] = frozenset()) -> Callable[[str], bool] | None:
     """The test a sentence must pass to hold what a figure or date question asks for (None: no such question).
 
@@ -563,13 +568,13 @@ _ASKS_PAST_DATE = re.compile(r"^\s*when (did|was|were|had)\b", re.I)
 
 
 def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> None:
-    """For a question that asks for a figure or a date ("how many …", "what year …", "when did …"),
-    the quotes that hold it go first, in their order, so the answer opens with the figure.
+    """For a question that asks for a figure, a limit or a date ("how many …", "what year …",
+    "when did …"), the quotes that hold it go first, in their order, so the answer opens with it.
 
     "When does he think city dwellers will gain?" asks for a time, but not a date ("in the long
     run"), so only a past "when" counts.
     """
-    if asks_for_figure(question) or asks_for_year(question) or _ASKS_PAST_DATE.match(question):
+    if asks_for_exact(question) or _ASKS_PAST_DATE.match(question):
         groups.sort(key=lambda g: not any(c.fits_type for c in g))
 
 
@@ -584,7 +589,7 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
         return False
-    if asks_for_figure(question) or asks_for_year(question) or asks_for_limit(question):
+    if asks_for_exact(question):
         # A quoted sentence holds the figure, year or limit, and is about the places and bodies the
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
         names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n)]

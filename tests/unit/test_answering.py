@@ -381,6 +381,7 @@ def test_a_point_made_in_two_documents_keeps_its_own_quote():
     ("How many returnees started businesses?", True),
     ("In what year were the pensions merged?", True),
     ("When did Shanghai merge its pensions?", True),
+    ("What is the maximum loan a returnee can get?", True),
     ("When does Zhang think city dwellers will gain?", False),  # a time, not a date
     ("Why do few migrants return?", False),
 ])
