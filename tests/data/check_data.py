@@ -67,6 +67,9 @@ def main():
     # A sixth, written blind by a helper in the seventh session, measured once before any change.
     bq += load(os.path.join(HERE, "blind6_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind6_unanswerable.jsonl"), problems)
+    # A seventh, written blind by a helper in the eighth session, measured once before any change.
+    bq += load(os.path.join(HERE, "blind7_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind7_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -83,7 +86,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2", "blind3", "blind4", "blind6") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
