@@ -318,13 +318,17 @@ def answer_form(question: str) -> re.Pattern[str] | None:
 # one of the question's key terms. A year or an unrelated count elsewhere in a sentence does not
 # answer "what is Shanghai's old-age dependency ratio?" (correct abstentions 0.773 -> 0.864,
 # no new false ones, BENCHMARKS.md).
+# The words between "what (is the)" and the figure's noun qualify it ("what average monthly wage"):
+# a verb or preposition there means the noun is not what is asked ("what role can quotas play",
+# "what is the role of quotas").
+_QUALIFIER = r"(?!(of|for|in|on|to|by|with|from|can|could|do|does|did|is|are|was|were|should|will|would|may|might|must|has|have|had)\b)[\w-]+ "
 _ASKS_FIGURE = re.compile(
     r"^\s*((by|at|to) )?(how (many|big|large|high|fast)\b"
     # "how much money/funding" asks for a figure; "how much progress/attention" does not
     r"|how much (?!(progress|attention|emphasis|importance|influence|impact|effort|support|difference|change|role|"
     r"weight|priority|say|power|freedom|room|time)\b)"
-    r"|what ([\w-]+ ){0,2}?(percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
-    r"|what (is|was|are|were) (the |[\w-]+['’]s )?([\w-]+ ){0,4}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
+    rf"|what ({_QUALIFIER}){{0,2}}?(percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
+    rf"|what (is|was|are|were) (the |[\w-]+['’]s )?({_QUALIFIER}){{0,4}}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
     r"|figures?|quotas?|targets?)\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
@@ -338,8 +342,9 @@ _NUMBER_WORDS = frozenset(
     "thousand million billion half dozen percent".split())
 # "How much funding / what is the average income / … in yuan": only a sum of money answers it.
 _ASKS_MONEY = re.compile(
-    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|subsid(y|ies)|investment|budget|income|wages?"
-    r"|salar(y|ies)|pensions?|costs?|fees?|tax(es)?)"
+    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|credit|capital|financing|subsid(y|ies)|grants?"
+    r"|investment|budget|spending|expenditure|revenue|income|wages?|salar(y|ies)|pensions?|allowances?|compensation|costs?"
+    r"|fees?|tax(es)?)"
     r"|(what|how much|how high) (is|are|was|were) the ([\w-]+ ){0,3}?(incomes?|wages?|salar(y|ies)|pensions?|budget"
     r"|funding|costs?|prices?|fees?)\b)", re.I)
 _MONEY = re.compile(

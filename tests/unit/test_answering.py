@@ -57,6 +57,10 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.asks_for_figure("How much annual funding does the platform receive?")
     assert answering.asks_for_figure("How big is the construction land quota?")
     assert answering.asks_for_figure("What urbanization target does the plan set?")
+    # A verb or preposition before the noun: the noun is not what is asked for.
+    assert not answering.asks_for_figure("What role can quotas for new construction land play?")
+    assert not answering.asks_for_figure("What is the role of quotas in settling migrants?")
+    assert answering.asks_for_figure("What is the average monthly wage of migrant workers?")
     terms = answering.key_terms("How many returnees went on to launch businesses?")
     # Stop words do not count towards the distance: 25,000 [that] have started [their] own business.
     assert answering.figure_near("including 25,000 that have started their own business", terms)
@@ -318,6 +322,9 @@ def test_a_sentence_leaning_on_an_already_quoted_one_joins_its_quote():
     ("How much annual funding does the labour platform receive?",
      "The labour platform integrates five functions: recruitment, training and more.",
      "The labour platform receives RMB 12 million in annual funding."),
+    ("How much credit did Huichuan arrange for small firms in 2016?",
+     "Huichuan put forth 18 supportive policies for small firms in 2016.",
+     "Huichuan secured RMB96.4 million of credit for 561 small firms in 2016."),
     ("What is the average monthly income of migrant workers?",
      "Huichuan trained 6,726 migrant workers, and their income rose.",
      "Migrant workers' average monthly income reached 4,961 yuan."),
