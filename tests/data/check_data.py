@@ -52,6 +52,8 @@ def main():
     q = load(os.path.join(HERE, "questions.jsonl"), problems)
     u = load(os.path.join(HERE, "unanswerable.jsonl"), problems)
     fu = load(os.path.join(HERE, "followups.jsonl"), problems)
+    # Follow-ups written blind by a helper in the eighth session (ids fb01-fb30).
+    fu += load(os.path.join(HERE, "blind7_followups.jsonl"), problems)
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
