@@ -570,6 +570,12 @@ def select_evidence(
 
 
 _ASKS_PAST_DATE = re.compile(r"^\s*when (did|was|were|had)\b", re.I)
+# What dates a past event: a year, a month, or the meeting it came from ("the 19th CPC National
+# Congress", "the Fifth Plenary Session").
+_GIVES_TIME = re.compile(
+    rf"{_GIVES_YEAR.pattern}|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh)\b[\w\s]{0,40}?\b(congress|plenary|plenum|session)\b",
+    re.I)
 
 
 def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> None:
@@ -599,6 +605,10 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
         names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n)]
         if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):
+            return False
+    elif _ASKS_PAST_DATE.match(question):
+        # "When did Shandong launch its residence permit reform?" is not answered by a quote that dates nothing.
+        if not any(_GIVES_TIME.search(_group_text(g)) for g in groups):
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False

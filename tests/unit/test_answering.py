@@ -162,6 +162,18 @@ def test_a_figure_answers_only_for_the_place_the_question_names():
     assert answering.covers(by_authors, evidence("how many returning migrant workers were trained in Huichuan?"), huichuan, 0.0)
 
 
+def test_a_past_when_question_needs_a_quote_that_dates_something():
+    def evidence(q):
+        return answering.Evidence(q, q, [SimpleNamespace(lexical=5.0)], [], {}, 1.0, 0.3, [])
+
+    undated = [[_figure_candidate("We need to start coordinated reform of the residence permit system for 100 million people.")]]
+    q = "When did the province launch its residence permit reform?"
+    assert not answering.covers(q, evidence(q), undated, 0.0)  # a number, but no date
+    for dated in ("The residence permit reform began in 2014.", "The reform was adopted in July.",
+                  "The 19th CPC National Congress put forth the reform of residence permits."):
+        assert answering.covers(q, evidence(q), [[_figure_candidate(dated)]], 0.0)
+
+
 def test_counting_what_the_text_lists_is_not_a_figure_question():
     assert not answering.asks_for_figure("How many main challenges are named in the conclusion, and what are they?")
     assert not answering.asks_for_figure("How many reasons does the paper give for the gap?")
