@@ -330,7 +330,9 @@ _ASKS_FIGURE = re.compile(
     rf"|what ({_QUALIFIER}){{0,2}}?(percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
     rf"|what (is|was|are|were) (the |[\w-]+['’]s )?({_QUALIFIER}){{0,4}}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
-    r"|figures?|quotas?|targets?)\b)", re.I)
+    r"|figures?|quotas?|targets?)\b"
+    # "what is the monthly … payment": a sum by the month or year is a figure, whatever it is called
+    r"|what (is|was|are|were) (the |[\w-]+['’]s )?(monthly|annual|yearly|per[ -]capita)\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
 # "What share / percentage / rate …": only a share answers it, not a count ("120,000 workers").
 _ASKS_SHARE = re.compile(r"\b(percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)

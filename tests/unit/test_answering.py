@@ -57,6 +57,8 @@ def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.asks_for_figure("How much annual funding does the platform receive?")
     assert answering.asks_for_figure("How big is the construction land quota?")
     assert answering.asks_for_figure("What urbanization target does the plan set?")
+    assert answering.asks_for_figure("What is the monthly minimum livelihood guarantee payment in Shanghai?")
+    assert answering.asks_for_figure("What was the per capita disposable income of rural residents?")
     # A verb or preposition before the noun: the noun is not what is asked for.
     assert not answering.asks_for_figure("What role can quotas for new construction land play?")
     assert not answering.asks_for_figure("What is the role of quotas in settling migrants?")
