@@ -78,9 +78,14 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert not real_qa.ask("What proportion of Huichuan's returnees are women?").answered
     a = real_qa.ask("In which year did Shanghai merge its urban and rural pension schemes?")
     assert a.answered and any(y in a.citations[0].quote for y in ("2014", "2015", "2016", "2020"))
+    # A past "when" needs a date in the quotes, not just any number.
+    assert not real_qa.ask("When did Shandong province launch its residence permit reform?").answered
+    # Credit is money: the quote that answers holds a sum.
+    a = real_qa.ask("How much credit did Huichuan arrange for small and medium firms in 2016?")
+    assert a.answered and "RMB96.4 million" in a.citations[0].quote
 
 
-@pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4", "blind6"])
+@pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4", "blind6", "blind7"])
 def test_blind_set_floor(real_qa, name):
     """Regression floor under the blind sets' figures (BENCHMARKS.md): questions written apart from tuning."""
     questions = load_questions(DATA / f"{name}_questions.jsonl")
@@ -110,8 +115,10 @@ def test_sets_of_unanswerable_questions_are_refused(real_qa, name):
     assert refused / len(questions) >= 0.85, (refused, len(questions))
 
 
-def test_follow_ups_retrieve_better_with_history(real_qa):
-    rows = load_jsonl(DATA / "followups.jsonl")
+@pytest.mark.parametrize("name, floor", [("followups", 0.8), ("blind7_followups", 0.7)])
+def test_follow_ups_retrieve_better_with_history(real_qa, name, floor):
+    """Evidence in the first 3 passages (BENCHMARKS.md: 0.900 and 0.800 with the conversation)."""
+    rows = load_jsonl(DATA / f"{name}.jsonl")
     with_history = without = 0
     for r in rows:
         text = real_qa.document(r["doc_id"]).text
@@ -124,7 +131,7 @@ def test_follow_ups_retrieve_better_with_history(real_qa):
         with_history += found(real_qa.ask(r["question"], history=[(h, "") for h in r["history"]], min_confidence=0))
         without += found(real_qa.ask(r["question"], min_confidence=0))
     assert with_history > without
-    assert with_history / len(rows) >= 0.8
+    assert with_history / len(rows) >= floor
 
 
 def test_cli_ask_json_and_markdown(real_index):
