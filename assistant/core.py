@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import sys
@@ -46,6 +47,11 @@ def _check_query(query: str, k: int) -> str:
     query = query.strip()
     if not query:
         raise InputError("the question is empty")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates: bytes that were not valid UTF-8 (a shell passing binary, a bad decoder).
+        raise InputError("the question holds characters that are not valid text (bytes that are not UTF-8)") from None
     if len(query) > MAX_QUERY_CHARS:
         raise InputError(f"the question is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
@@ -64,9 +70,18 @@ class Filters:
     def __post_init__(self) -> None:
         if isinstance(self.documents, str):
             object.__setattr__(self, "documents", [self.documents])
+        if self.documents is not None:
+            if not isinstance(self.documents, Sequence) or not all(isinstance(d, str) for d in self.documents):
+                raise InputError("documents must be a list of document ids")
+            if not self.documents:
+                raise InputError("documents is an empty list: name at least one document, or leave it out to search all")
         for name in ("since", "until"):
             value = getattr(self, name)
-            if value is not None and not _ISO_DATE.match(str(value)):
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise InputError(f"{name} must be a date written as text, such as '2021' or '2021-06-30', not {value!r}")
+            if not _ISO_DATE.match(value) or not _real_date(value):
                 raise InputError(f"{name} must be a date like 2021, 2021-06 or 2021-06-30, not {value!r}")
 
     def describe(self) -> str:
@@ -88,6 +103,17 @@ class Filters:
 
 
 _ISO_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+def _real_date(value: str) -> bool:
+    """A day that exists: 2021-02-30 matches the pattern but is no date."""
+    if len(value) < 10:
+        return True
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _pad(date: str, fill: str) -> str:
@@ -383,6 +409,8 @@ class Assistant:
         ``min_confidence`` (0-1) the answer says the documents do not cover it.
         """
         question = _check_query(question, k)
+        if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) or not 0 <= min_confidence <= 1:
+            raise InputError(f"min_confidence must be a number from 0 to 1, not {min_confidence!r}")
         where = Filters(documents, since, until)
         allowed = self._allowed(where)
         if allowed is not None and not allowed.any():

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -217,6 +218,14 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, _validation_message(exc))
 
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI's own errors (no such route, a body it cannot parse) in the API's one shape.
+        message = {404: "not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            message = "the body is not valid JSON (or not UTF-8)"
+        return _error(exc.status_code, message, dict(exc.headers) if exc.headers else None)
+
     @app.exception_handler(InputError)
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
         unknown = str(exc).startswith("unknown document id") and request.method in ("GET", "DELETE")
@@ -298,6 +307,17 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
         live.get().document(doc_id)  # 404 for an unknown id
         report = live.remove([doc_id])
         return {"removed": doc_id, "documents": report.documents}
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
+    def no_route(request: Request, rest: str) -> JSONResponse:
+        """Anything else under /api/: 405 for a route used with the wrong method, else 404, both as
+        JSON (registered last; without it the web chat mounted at / answers with its own page)."""
+        path = request.url.path
+        allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.endpoint is not no_route
+                          and r.path_regex.match(path) for m in r.methods or ()})
+        if allowed:
+            return _error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
+        return _error(404, f"no such route: {path} (the API is described at /docs)")
 
     if chat:
         import gradio as gr

@@ -128,6 +128,19 @@ def test_malformed_and_oversized_requests(api):
     _assert_clean_error(api.get("/api/search"))
 
 
+def test_wrong_methods_unknown_routes_and_unparsable_bodies_get_json_errors(api):
+    for method, path, allow in (("GET", "/api/ask", "POST"), ("PUT", "/api/ask", "POST"),
+                                ("DELETE", "/api/documents", "GET, POST"), ("POST", "/api/search", "GET")):
+        r = api.request(method, path)
+        assert "not allowed" in _assert_clean_error(r, 405, 405) and r.headers["allow"] == allow
+    assert "no such route" in _assert_clean_error(api.get("/api/nothing-here"), 404, 404)
+    # Not UTF-8 inside a JSON string; nested far too deep for the parser.
+    _assert_clean_error(api.post("/api/ask", content=b'{"question":"huk\xff\xfeou"}', headers={"content-type": "application/json"}))
+    _assert_clean_error(api.post("/api/ask", content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"}))
+    assert "empty list" in _assert_clean_error(api.post("/api/ask", json={"question": QUESTION, "documents": []}))
+    assert "date" in _assert_clean_error(api.post("/api/ask", json={"question": QUESTION, "since": "2021-02-30"}))
+
+
 def test_hostile_questions_are_answered_or_refused_cleanly(api):
     for q in ["<script>alert(1)</script>", "\x00\x01\x02", "💥" * 500, "'; DROP TABLE passages; --", "\u202e\u200b?"]:
         r = api.post("/api/ask", json={"question": q})

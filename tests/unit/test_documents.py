@@ -236,6 +236,27 @@ def test_filters_by_document_and_date(fake_index, encoder, tmp_path):
         qa.search("rural", since="last year")
     with pytest.raises(InputError, match="unknown document id"):
         qa.search("rural", documents=["nope"])
+    with pytest.raises(InputError, match="since must be a date"):
+        qa.search("rural", since="2021-02-30")  # the pattern fits, but there is no such day
+    with pytest.raises(InputError, match="written as text"):
+        qa.search("rural", until=2021)
+    with pytest.raises(InputError, match="empty list"):
+        qa.ask("rural water", documents=[])
+    with pytest.raises(InputError, match="list of document ids"):
+        qa.search("rural", documents=5)
+
+
+def test_bad_arguments_are_input_errors_not_crashes(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    for bad in ("hukou \udc80 reform", "\ud800"):  # lone surrogates: bytes that were not UTF-8
+        with pytest.raises(InputError, match="not valid text"):
+            qa.ask(bad)
+        with pytest.raises(InputError, match="not valid text"):
+            qa.search(bad)
+    for bad in (2, -0.1, "x", None, True):
+        with pytest.raises(InputError, match="min_confidence"):
+            qa.ask("rural water", min_confidence=bad)
+    assert qa.ask("rural water", min_confidence=0).answered
 
 
 def test_a_second_writer_is_told_the_index_is_being_updated(fake_index, encoder, tmp_path):
