@@ -161,10 +161,10 @@ def _cmd_eval(args) -> int:
     scores = evaluation.evaluate_questions(questions, lambda q, k: qa.search(q, k=k), lambda d: qa.document(d).text)
     answers = None
     if args.answers:
-        unanswerable = [r["question"] for r in evaluation.load_jsonl(args.unanswerable or DEFAULT_UNANSWERABLE)
+        unanswerable = [r["question"] for r in evaluation.load_unanswerable(args.unanswerable or DEFAULT_UNANSWERABLE)
                         if args.split is None or r.get("split") == args.split]
         answers = evaluation.evaluate_answers(questions, unanswerable, qa.ask, lambda d: qa.document(d).text)
-        followups = evaluation.load_jsonl(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
+        followups = evaluation.load_followups(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
         if followups:  # a set of its own, without splits
             answers.update(evaluation.evaluate_followups(followups, qa.ask, lambda d: qa.document(d).text))
     if args.json:

@@ -28,24 +28,39 @@ class LabelledQuestion:
     split: str = ""
 
 
-def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQuestion]:
+def _records(path: str | Path, what: str, required: dict[str, type]) -> list[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file of ``what``; any line that is
+    not a JSON object with the ``required`` fields of the right types stops with file:line."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a {what} file (JSONL, one object per line)")
     if not path.is_file():
-        raise InputError(f"{path}: no such questions file")
+        raise InputError(f"{path}: no such {what} file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; expected a {what} file (JSONL, one object per line)") from None
+    fields = ", ".join(f'"{k}" ({"a list" if t is list else "text"})' for k, t in required.items())
     out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                q = LabelledQuestion(
-                    str(rec.get("id", n)), rec["question"], rec["doc_id"], rec["evidence"], rec.get("split", "")
-                )
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise InputError(f"{path}:{n}: expected a JSON object with question, doc_id and evidence") from None
-            if split is None or q.split == split:
-                out.append(q)
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            rec = None
+        if not isinstance(rec, dict) or not all(isinstance(rec.get(k), t) for k, t in required.items()):
+            raise InputError(f"{path}:{n}: expected a JSON object" + (f" with {fields}" if fields else ""))
+        out.append((n, rec))
+    return out
+
+
+def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQuestion]:
+    out = []
+    for n, rec in _records(path, "questions", {"question": str, "doc_id": str, "evidence": str}):
+        q = LabelledQuestion(str(rec.get("id", n)), rec["question"], rec["doc_id"], rec["evidence"], str(rec.get("split", "")))
+        if split is None or q.split == split:
+            out.append(q)
     if not out:
         raise InputError(f"{path}: no questions" + (f" in split {split!r}" if split else ""))
     return out
@@ -197,8 +212,22 @@ def evaluate_beir(
 
 
 def load_jsonl(path: str | Path) -> list[dict]:
-    with Path(path).open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The objects of a JSONL file (any fields)."""
+    return [rec for _, rec in _records(path, "JSONL", {})]
+
+
+def load_unanswerable(path: str | Path) -> list[dict]:
+    """Unanswerable questions: objects with a ``question`` (and optionally ``id``, ``kind``, ``split``)."""
+    return [rec for _, rec in _records(path, "unanswerable questions", {"question": str})]
+
+
+def load_followups(path: str | Path) -> list[dict]:
+    """Follow-ups: ``history`` (earlier questions), ``question``, ``doc_id`` and ``evidence``."""
+    rows = _records(path, "follow-ups", {"history": list, "question": str, "doc_id": str, "evidence": str})
+    for n, rec in rows:
+        if not all(isinstance(h, str) for h in rec["history"]):
+            raise InputError(f"{path}:{n}: history must be a list of earlier questions (text)")
+    return [rec for _, rec in rows]
 
 
 def citation_matches(doc_id: str, span: tuple[int, int], cited_doc: str, cited: tuple[int, int]) -> bool:

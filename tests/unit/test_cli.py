@@ -59,3 +59,39 @@ def test_search_json_with_fake_encoder(capsys, fake_index, monkeypatch, encoder)
     data = json.loads(out)
     assert code == 0 and len(data["passages"]) == 3
     assert set(data["passages"][0]) == {"doc_id", "title", "section", "text", "start", "end", "score", "page"}
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such"),
+    (b"garbage\n", ":1: expected a JSON object"),
+    (b'{"question": 5}\n', ':1: expected a JSON object with "question" (text)'),
+    (b"\xff\xfe\x00\x81 not text", "not UTF-8"),
+])
+def test_eval_side_files_fail_with_file_and_line(tmp_path, content, message):
+    from assistant import evaluation
+    from assistant.errors import InputError
+
+    path = tmp_path / "side.jsonl"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        evaluation.load_unanswerable(path)
+    assert message in str(caught.value) and str(caught.value).count("\n") == 0
+    for load in (evaluation.load_followups, evaluation.load_questions):
+        with pytest.raises(InputError):
+            load(path)
+    with pytest.raises(InputError, match="a folder"):
+        evaluation.load_questions(tmp_path)
+
+
+def test_follow_up_history_must_be_a_list_of_questions(tmp_path):
+    from assistant import evaluation
+    from assistant.errors import InputError
+
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"history": "notalist", "question": "x", "doc_id": "a", "evidence": "e"}\n')
+    with pytest.raises(InputError, match=r"f.jsonl:1: expected a JSON object with \"history\" \(a list\)"):
+        evaluation.load_followups(path)
+    path.write_text('{"history": [3], "question": "x", "doc_id": "a", "evidence": "e"}\n')
+    with pytest.raises(InputError, match="history must be a list of earlier questions"):
+        evaluation.load_followups(path)
