@@ -696,7 +696,7 @@ def build_answer(
             citations.append(Citation(len(citations) + 1, doc.doc_id, doc.title, c.passage.section, s, e, doc.text[s:e]))
             markers.append(f"[{len(citations)}]")
         first = citations[-len(point)]
-        parts.append(f"{' '.join(first.quote.split())} {''.join(markers)}")
+        parts.append(f"{shown_quote(first.quote)} {''.join(markers)}")
     return Answer(
         question=question,
         answered=True,
@@ -705,6 +705,17 @@ def build_answer(
         passages=tuple(passages),
         references=tuple(references(citations, documents)),
     )
+
+
+# A source's own reference numbers ("… economic support [3].", "[3, 4]", "[5-7]").
+_SOURCE_REFERENCE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+
+
+def shown_quote(quote: str) -> str:
+    """A quote as the answer's text shows it: on one line, and with the source's own reference
+    numbers written "[ref. 3]", so that every "[n]" a reader sees is one of our markers. The
+    citation keeps the exact span."""
+    return _SOURCE_REFERENCE.sub(r"[ref. \1]", " ".join(quote.split()))
 
 
 def references(citations: Sequence[Citation], documents: dict[str, Document]) -> list[dict[str, Any]]:

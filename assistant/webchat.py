@@ -9,7 +9,6 @@ link, image or script can be made of it.
 from __future__ import annotations
 
 import html
-import re
 import secrets
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 import gradio as gr
 
 from . import render
+from .render import md_escape, split_markers
 from .core import MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError
 from .ingest import MAX_FILE_BYTES, SUFFIXES
@@ -37,17 +37,6 @@ EXAMPLES = [
 MAX_DOWNLOADS = 500  # answer files kept for the download button
 CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
 
-# Markdown punctuation that could start markup (links, images, emphasis, code, HTML, entities, math, tables).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~$<>&])")
-_MARKERS_AT_END = re.compile(r"((?:\s*\[\d+\])+)\s*$")
-
-
-def md_escape(text: str) -> str:
-    """Text that a Markdown renderer shows verbatim: a backslash before every character that
-    could start markup, so ``<script>`` is text, not a tag, and ``[a](javascript:…)`` no link."""
-    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
-
-
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -60,10 +49,9 @@ def chat_message(answer: Answer, turn: int) -> str:
         return f"**{md_escape(answer.text)}**\n\n{related}"
     paragraphs = []
     for para in answer.text.split("\n\n"):
-        m = _MARKERS_AT_END.search(para)
-        body, markers = (para[: m.start()], re.findall(r"\d+", m.group(1))) if m else (para, [])
+        body, markers = split_markers(para)
         links = "".join(f'<a href="#src-{turn}-{n}" class="cite">[{n}]</a>' for n in markers)
-        paragraphs.append(f"{md_escape(body.strip())} {links}".strip())
+        paragraphs.append(f"{md_escape(body)} {links}".strip())
     return "\n\n".join(paragraphs)
 
 
