@@ -255,7 +255,8 @@ def _cmd_serve(args) -> int:
     users = server.read_auth_file(args.auth_file) if args.auth_file else None
     if not 0 < args.port < 65536:
         raise AssistantError(f"--port {args.port} is not a port number (1-65535)")
-    server.serve(_load(args.index), args.host, args.port, users)
+    sock = server.listening_socket(args.host, args.port)  # a busy port is said at once, not after loading
+    server.serve(_load(args.index), args.host, args.port, users, sock=sock)
     return 0
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import errno
 import hmac
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -337,13 +339,34 @@ def _summary(doc) -> dict[str, Any]:
     return d
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or an AssistantError saying why not (a busy port, an
+    address this machine does not have), before anything claims to be serving."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise AssistantError(f"cannot listen on {host}:{port}: not an address of this machine ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = "; another program is using it: choose another --port" if exc.errno == errno.EADDRINUSE else ""
+        raise AssistantError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
+    return sock
+
+
 def serve(qa: Assistant, host: str, port: int, users: dict[str, str] | None,
-          say: Callable[[str], None] = print) -> None:
+          say: Callable[[str], None] = print, sock: socket.socket | None = None) -> None:
+    """Serve until stopped, on ``sock`` if given (already bound to host:port)."""
     import uvicorn
 
+    sock = sock or listening_socket(host, port)
     app = create_app(qa, users=users)
     where = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else f"every network that reaches {host}"
     say(f"policyqa: serving {len(qa.documents())} documents at http://{host}:{port}/ "
         f"(API at /api, docs at /docs); reachable from {where}; "
         + ("login required" if users else "no login (use --auth-file to require one)"))
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])

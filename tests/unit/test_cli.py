@@ -95,3 +95,17 @@ def test_follow_up_history_must_be_a_list_of_questions(tmp_path):
     path.write_text('{"history": [3], "question": "x", "doc_id": "a", "evidence": "e"}\n')
     with pytest.raises(InputError, match="history must be a list of earlier questions"):
         evaluation.load_followups(path)
+
+
+def test_serve_on_a_busy_port_or_a_bad_host_is_one_line(capsys, tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, "serve", "--port", str(port), "--index", str(tmp_path / "none"))
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
+    code, _, err = run(capsys, "serve", "--host", "256.1.1.1", "--index", str(tmp_path / "none"))
+    assert code == 1 and "not an address of this machine" in err
