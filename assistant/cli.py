@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", help="add documents (files or folders) to an index; only they are embedded")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".txt .md .html .pdf .docx files, folders, or a corpus.jsonl")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a document the index holds under the same id (the file's stem); without it, refuse")
     _index_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -205,17 +207,18 @@ def _cmd_ask(args) -> int:
 
 def _report(report, verb: str, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({**report.__dict__, "index": str(report.index)}))
+        print(json.dumps({**report.__dict__, "index": str(report.index), "replaced": list(report.replaced)}))
     elif not report.changed:
         print(f"{report.index}: nothing to {verb}; {report.documents} documents, {report.passages} passages.")
     else:
+        replaced = f"; replaced {', '.join(report.replaced)}" if report.replaced else ""
         print(f"{report.index}: {report.documents} documents, {report.passages} passages "
-              f"({report.embedded} embedded) in {report.seconds:.1f} s.")
+              f"({report.embedded} embedded) in {report.seconds:.1f} s{replaced}.")
 
 
 def _cmd_add(args) -> int:
     qa = _load(args.index)
-    _report(qa.add(args.paths, progress=not args.quiet and not args.json), "add", args.json)
+    _report(qa.add(args.paths, progress=not args.quiet and not args.json, replace=args.replace), "add", args.json)
     return 0
 
 

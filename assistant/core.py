@@ -230,17 +230,19 @@ class Assistant:
         return build_index(corpus, index, encoder or build_encoder(Path(index)), settings, progress=progress)
 
     def add(
-        self, paths: str | Path | Sequence[str | Path], *, progress: bool = False, switch: bool = True
+        self, paths: str | Path | Sequence[str | Path], *, progress: bool = False, switch: bool = True,
+        replace: bool = False,
     ) -> BuildReport:
-        """Add files or folders of documents (a document id already present is replaced).
+        """Add files or folders of documents; a document's id is its file's stem.
 
         Only the new documents are embedded; the index gets a new generation. With
         ``switch`` this assistant moves to it; without, it stays on the one it has
         (a server answering other requests with it moves later, via ``reloaded``).
-        A bad file is refused before anything is written.
+        A bad file is refused before anything is written, and so is an id the index already
+        holds for different text, unless ``replace`` (``BuildReport.replaced`` lists those).
         """
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-        report = add_documents(paths, self.root, self._build_encoder(), progress=progress)
+        report = add_documents(paths, self.root, self._build_encoder(), progress=progress, replace=replace)
         if switch:
             self._open(store.resolve_generation(self.root))
         return report

@@ -33,3 +33,7 @@ class IndexBusyError(AssistantError):
 
 class InputError(AssistantError):
     """A question, parameter or file the assistant refuses."""
+
+
+class DocumentExistsError(InputError):
+    """An added document's id is already taken by a different document."""

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as replace_field
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from . import store, vectors
 from .chunking import ChunkSettings, chunk_document, context_line, embed_text, own_title
 from .encoder import Encoder, has_onnx, onnx_folder
-from .errors import AssistantError, IndexIncompatibleError, InputError
+from .errors import AssistantError, DocumentExistsError, IndexIncompatibleError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
@@ -34,6 +35,7 @@ class BuildReport:
     embedded: int  # passages embedded in this build (the rest were reused)
     changed: bool  # False: the corpus matched the live generation, nothing was written
     seconds: float
+    replaced: tuple[str, ...] = ()  # ids of documents an add replaced (their text had changed)
 
 
 @dataclass
@@ -229,19 +231,31 @@ def default_settings(corpus: str | Path | Sequence[ParsedDocument]) -> ChunkSett
 
 
 def add_documents(
-    paths: Sequence[str | Path], index: str | Path, encoder: Encoder, *, progress: bool = False
+    paths: Sequence[str | Path], index: str | Path, encoder: Encoder, *, progress: bool = False, replace: bool = False
 ) -> BuildReport:
-    """Add (or replace, by document id) the documents of ``paths``: only they are embedded."""
+    """Add the documents of ``paths``: only they are embedded.
+
+    A document whose id (its file's stem) the index already holds with other text is refused,
+    unless ``replace``: two files named report.txt from two folders must not silently become
+    one. The same file added again changes nothing.
+    """
     if not paths:
         raise InputError("no files to add")
     new: dict[str, ParsedDocument] = {}
     for path in paths:
         for doc in read_corpus(path):  # every file is read (and refused) before anything is written
             new[doc.document.doc_id] = doc
+    replaced: list[str] = []
 
     def plan(live: tuple[Path, dict] | None) -> _Plan | None:
         gen, manifest = live  # type: ignore[misc]
         docs = manifest["documents"]
+        clash = sorted(d for d, p in new.items() if d in docs and docs[d].get("hash") != p.content_hash)
+        if clash and not replace:
+            raise DocumentExistsError(
+                f"the index already holds a different document with the id {', '.join(clash)}: rename the file, "
+                "or replace it (policyqa add --replace; replace=True)")
+        replaced[:] = clash
         if all(docs.get(d, {}).get("hash") == p.content_hash for d, p in new.items()):
             return None
         carried = _carried(gen, manifest)
@@ -249,7 +263,8 @@ def add_documents(
         entries += [_Entry(p, True) for p in new.values()]
         return _Plan(entries, [d for d in manifest.get("excluded", []) if d not in new])
 
-    return _update(Path(index), encoder, _settings_of(index), plan, progress, require_live=True)
+    report = _update(Path(index), encoder, _settings_of(index), plan, progress, require_live=True)
+    return replace_field(report, replaced=tuple(replaced))
 
 
 def remove_documents(doc_ids: Sequence[str], index: str | Path, encoder: Encoder) -> BuildReport:

@@ -56,11 +56,11 @@ class LiveAssistant:
             self._qa = self._qa.reloaded()
             return self._qa
 
-    def add(self, paths: list[Path]) -> BuildReport:
+    def add(self, paths: list[Path], replace: bool = False) -> BuildReport:
         """Add files as a new generation; requests already running keep the one they started on."""
         # switch=False: the shared assistant must not change under concurrent requests;
         # the next get() moves to the new generation as a new object.
-        return self.get().add(paths, switch=False)
+        return self.get().add(paths, switch=False, replace=replace)
 
     def remove(self, doc_ids: list[str]) -> BuildReport:
         return self.get().remove(doc_ids, switch=False)
@@ -287,19 +287,26 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
     @app.post("/api/documents", tags=["documents"], responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}})
     async def upload(request: Request) -> JSONResponse:
-        """Add files (multipart field ``files``; .txt .md .html .pdf .docx): each is accepted or refused on its own."""
+        """Add files (multipart field ``files``; .txt .md .html .pdf .docx): each is accepted or refused on its own.
+
+        A file named like a document the index holds (same stem, other text) is refused unless the
+        form has ``replace=true``; ``replaced`` lists the documents replaced."""
         try:
-            form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
+            form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 1)
         except (HTTPException, MultiPartException) as exc:  # malformed, or over the file count
             raise InputError(f"expected multipart/form-data with up to {MAX_FILES} files in the field 'files' ({exc})") from None
         uploads = [f for f in form.getlist("files") if hasattr(f, "read")]
         if not uploads:
             raise InputError("no files: send them as multipart/form-data in the field 'files'")
         files = [(f.filename or "document", await f.read()) for f in uploads]
+        flag = str(form.get("replace", "false")).strip().lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no", ""):
+            raise InputError(f"replace must be true or false, not {flag[:20]!r}")
         import anyio
 
-        result = await anyio.to_thread.run_sync(add_files, live, files)
-        body = {"added": result.added, "refused": [{"file": n, "error": e} for n, e in result.refused],
+        result = await anyio.to_thread.run_sync(add_files, live, files, flag in ("true", "1", "yes"))
+        body = {"added": result.added, "replaced": result.replaced,
+                "refused": [{"file": n, "error": e} for n, e in result.refused],
                 "documents": len(live.get().documents())}
         return JSONResponse(body, status_code=200 if result.added or not result.refused else 422)
 

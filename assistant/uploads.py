@@ -33,27 +33,36 @@ def safe_name(name: str) -> str:
 
 @dataclass
 class UploadResult:
-    added: list[str] = field(default_factory=list)  # document ids
+    added: list[str] = field(default_factory=list)  # document ids (replaced ones included)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
     report: BuildReport | None = None
+
+    @property
+    def replaced(self) -> list[str]:
+        return list(self.report.replaced) if self.report is not None else []
 
     def lines(self) -> list[str]:
         out = []
         if self.report is not None:
-            out.append(f"✓ added {', '.join(self.added)}: the index now holds {self.report.documents} documents "
+            replaced = f" (replacing the earlier {', '.join(self.replaced)})" if self.replaced else ""
+            out.append(f"✓ added {', '.join(self.added)}{replaced}: the index now holds {self.report.documents} documents "
                        f"({self.report.embedded} passages embedded).")
         out += [f"✗ {name}: {reason}" for name, reason in self.refused]
         return out
 
 
-def add_files(live, files: list[tuple[str, bytes | Path]]) -> UploadResult:
-    """Check each (name, content or temporary file) on its own; add the good ones in one generation."""
+def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False) -> UploadResult:
+    """Check each (name, content or temporary file) on its own; add the good ones in one generation.
+
+    A file whose id (its safe name's stem) the index holds for different text is refused unless
+    ``replace``: someone else's document of the same name is not overwritten by accident."""
     result = UploadResult()
     if len(files) > MAX_FILES:
         result.refused.append(("(upload)", f"{len(files)} files at once; the limit is {MAX_FILES}"))
         return result
     staging = Path(tempfile.mkdtemp(prefix="policyqa-upload-"))
     good: list[Path] = []
+    held = {d: info.get("hash") for d, info in live.get().manifest.get("documents", {}).items()}
     try:
         for name, data in files:
             shown = safe_name(name)
@@ -68,7 +77,11 @@ def add_files(live, files: list[tuple[str, bytes | Path]]) -> UploadResult:
                     raise AssistantError("another file of this upload has the same name")
                 dest.write_bytes(data)
                 try:
-                    read_file(dest)  # type by content, text extracted: refused here, not mid-build
+                    parsed = read_file(dest)  # type by content, text extracted: refused here, not mid-build
+                    taken = [p.document.doc_id for p in parsed if held.get(p.document.doc_id, p.content_hash) != p.content_hash]
+                    if taken and not replace:
+                        raise AssistantError(f"the index already holds a different document named {taken[0]}: rename "
+                                             "the file (or replace that document: replace=true in the API)")
                 except AssistantError:
                     dest.unlink()
                     raise
@@ -79,7 +92,7 @@ def add_files(live, files: list[tuple[str, bytes | Path]]) -> UploadResult:
             good.append(dest)
         if good:
             try:
-                result.report = live.add(good)
+                result.report = live.add(good, replace=replace)
             except AssistantError as exc:
                 result.refused.append(("(upload)", f"nothing added: {str(exc).replace(str(staging) + '/', '')}"))
             else:

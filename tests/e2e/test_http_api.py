@@ -206,6 +206,15 @@ def test_upload_and_delete_documents(real_index, tmp_path: Path):
         hit = api.get("/api/search", params={"q": "rural broadband villages", "k": 1}).json()["passages"][0]
         assert hit["doc_id"] == "broadband"  # the running server moved to the new generation
 
+        # Someone else's broadband.txt does not overwrite this one unless asked to.
+        other = ("broadband.txt", b"Broadband\n\nA different note on mobile coverage in mountain counties.\n")
+        clash = api.post("/api/documents", files=[("files", other)])
+        assert clash.status_code == 422 and "already holds a different document named broadband" in clash.json()["refused"][0]["error"]
+        assert "Rural broadband reached" in api.get("/api/documents/broadband").json()["text"]
+        swapped = api.post("/api/documents", files=[("files", other)], data={"replace": "true"})
+        assert swapped.status_code == 200 and swapped.json()["replaced"] == ["broadband"]
+        assert "mountain counties" in api.get("/api/documents/broadband").json()["text"]
+
         only_bad = api.post("/api/documents", files=[("files", ("x.docx", b"PK\x03\x04broken"))])
         assert only_bad.status_code == 422 and only_bad.json()["added"] == []
         assert _assert_clean_error(api.post("/api/documents", files=[("files", ("f.txt", b"t"))] * 11))

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import Assistant
 from assistant import store
-from assistant.errors import CorpusError, IndexBusyError, InputError
+from assistant.errors import CorpusError, DocumentExistsError, IndexBusyError, InputError
 
 WATER = (
     "Rural water supply projects reached ninety percent of villages, according to the water ministry. "
@@ -110,8 +110,12 @@ def test_a_changed_file_replaces_its_document(fake_index, encoder, tmp_path):
     f.write_text("Old policy\n\nThe old rule capped rural pensions at a low level for every resident.\n")
     qa.add(f)
     f.write_text("New policy\n\nThe new rule raises rural pensions every year for every resident.\n")
-    report = qa.add(f)
-    assert report.changed and report.embedded == 1
+    # Another text under a held id is refused: it may be someone else's "policy.txt".
+    with pytest.raises(DocumentExistsError, match="already holds a different document with the id policy"):
+        qa.add(f)
+    assert "capped" in qa.document("policy").text
+    report = qa.add(f, replace=True)
+    assert report.changed and report.embedded == 1 and report.replaced == ("policy",)
     assert "raises" in qa.document("policy").text
 
 

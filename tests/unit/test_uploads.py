@@ -36,8 +36,11 @@ class _Live:
     def __init__(self, qa: Assistant) -> None:
         self.qa = qa
 
-    def add(self, paths: list[Path]):
-        return self.qa.add(paths)
+    def get(self) -> Assistant:
+        return self.qa
+
+    def add(self, paths: list[Path], replace: bool = False):
+        return self.qa.add(paths, replace=replace)
 
 
 def test_each_file_is_judged_on_its_own(fake_index, encoder, tmp_path):
@@ -59,3 +62,19 @@ def test_too_many_files_are_refused_whole(fake_index, encoder):
     live = _Live(Assistant.load(fake_index, encoder=encoder))
     result = add_files(live, [(f"f{i}.txt", b"T\n\nSome text about villages.\n") for i in range(MAX_FILES + 1)])
     assert result.added == [] and result.report is None and "limit" in result.refused[0][1]
+
+
+def test_a_file_named_like_a_held_document_is_refused_unless_replacing(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    live = _Live(qa)
+    first = b"Report\n\nCounty towns register migrant workers after one year.\n"
+    other = b"Report\n\nA different report about rural pensions and farmland.\n"
+    assert add_files(live, [("report.txt", first)]).added == ["report"]
+    assert add_files(live, [("report.txt", first)]).refused == []  # the same file again: nothing to do
+    clash = add_files(live, [("report.txt", other)])
+    assert clash.added == [] and "already holds a different document named report" in clash.refused[0][1]
+    assert "one year" in qa.reloaded().document("report").text  # nothing lost
+    swapped = add_files(live, [("report.txt", other)], replace=True)
+    assert swapped.added == ["report"] and swapped.replaced == ["report"]
+    assert "replacing the earlier report" in swapped.lines()[0]
+    assert "rural pensions" in qa.reloaded().document("report").text
