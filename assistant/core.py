@@ -16,7 +16,7 @@ import numpy as np
 from . import answering, sentences, store, vectors
 from .chunking import ChunkSettings
 from .encoder import Encoder, build_encoder, default_encoder, query_encoder
-from .errors import AssistantError, IndexIncompatibleError, InputError
+from .errors import AssistantError, CorpusError, IndexIncompatibleError, IndexMissingError, InputError
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
@@ -227,6 +227,11 @@ class Assistant:
         progress: bool = False,
     ) -> BuildReport:
         """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
+        # Before the encoder writes its model files into the index folder:
+        if not Path(corpus).exists():
+            raise CorpusError(f"{corpus}: no such file or folder")
+        if Path(index).exists() and not Path(index).is_dir():
+            raise IndexMissingError(f"{index} is a file, not an index folder")
         return build_index(corpus, index, encoder or build_encoder(Path(index)), settings, progress=progress)
 
     def add(

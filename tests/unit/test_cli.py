@@ -109,3 +109,11 @@ def test_serve_on_a_busy_port_or_a_bad_host_is_one_line(capsys, tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
     code, _, err = run(capsys, "serve", "--host", "256.1.1.1", "--index", str(tmp_path / "none"))
     assert code == 1 and "not an address of this machine" in err
+
+
+def test_a_failed_build_writes_nothing(capsys, tmp_path):
+    code, _, err = run(capsys, "build", "--corpus", str(tmp_path / "typo"), "--index", str(tmp_path / "new"))
+    assert code == 1 and "no such file or folder" in err and not (tmp_path / "new").exists()
+    (tmp_path / "afile").write_text("x")
+    code, _, err = run(capsys, "build", "--index", str(tmp_path / "afile"))
+    assert code == 1 and err == f"policyqa: error: {tmp_path / 'afile'} is a file, not an index folder\n"
