@@ -10,8 +10,10 @@ regions under each detected heading.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +27,7 @@ INGEST_VERSION = 1
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_LISTED = 20  # problems named in one error; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,7 @@ def _heading_level(line: _Line, next_line: _Line | None) -> tuple[int, str] | No
         and text[-1] not in ".!?:;,\"”’)"
         and next_line is not None
         and next_line.words >= 8
+        and not next_line.text[0].islower()  # a sentence wrapped onto the next line, not a heading
     ):
         return 1, text
     return None
@@ -285,6 +289,40 @@ def _lines(text: str) -> list[_Line]:
 
 def _is_prose(line: _Line) -> bool:
     return line.words >= 20 and re.search(r"[.!?]", line.text) is not None
+
+
+_CLOSERS = "\"'”’)]"
+_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # "U.S." can end a title; a full stop ends a sentence
+_LONG_WORD = re.compile(r"[^\W\d_][\w'’-]{3,}")
+
+
+def _title_case(text: str) -> bool:
+    """Most words of four letters or more capitalized ("from", "with" may stay lower case)."""
+    words = _LONG_WORD.findall(text)
+    return bool(words) and sum(w[0].isupper() for w in words) >= 0.75 * len(words)
+
+
+def _is_title_line(line: _Line, next_line: _Line | None, text: str) -> bool:
+    """Whether a document's first line is its title, not body text that must stay searchable.
+
+    Body text ends like a sentence, is as long as a paragraph line (20 words) without
+    being in Title Case, or runs on into the very next line in lower case (a PDF line
+    wrapped mid-sentence). A Markdown heading is always a title.
+    """
+    if _MD_HEADING.match(line.text):
+        return True
+    end = line.text.rstrip(_CLOSERS)
+    if end[-1:] in (".", ",", ";", "。", "，", "；") and not _INITIALISM.search(end):
+        return False
+    if line.words >= 20 and not _title_case(line.text):
+        return False
+    runs_on = (
+        next_line is not None
+        and text.count("\n", line.end, next_line.start) == 1
+        and next_line.text[0].islower()
+        and not next_line.text.lower().startswith("by ")  # a byline under a title
+    )
+    return not runs_on
 
 
 def _blank(chars: list[str], line: _Line) -> None:
@@ -315,11 +353,15 @@ def parse_text(doc_id: str, text: str, source_name: str) -> ParsedDocument:
             break
     kept = [line for line in lines if id(line) not in furniture]
 
-    # The head runs until the first paragraph, labelled section or numbered heading.
+    # The head runs from the title until the first paragraph, labelled section or numbered
+    # heading. A first line that is body text starts the body: there is no head to read.
     body_at = len(kept)
     for i, line in enumerate(kept):
         if i == 0:
-            continue  # the title
+            if not _is_title_line(line, kept[1] if len(kept) > 1 else None, text):
+                body_at = 0
+                break
+            continue
         if _is_prose(line) or _INLINE_LABEL.match(line.text) or _NUMBERED.match(line.text) or _MD_HEADING.match(line.text):
             body_at = i
             break
@@ -409,20 +451,48 @@ def _section_label(path: list[tuple[int, str]]) -> str:
 # ---------------------------------------------------------------- files and folders
 
 
+# Notepad and Excel save "Unicode" text as UTF-16 with a byte-order mark. UTF-32's marks come
+# first: the little-endian one begins with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def _decode(path: Path, data: bytes) -> str:
+    """The file's text: UTF-8 (BOM dropped), or UTF-16/32 when a BOM says so; CRLF turned into LF."""
     if not data.strip():
         raise CorpusError(f"{path}: the file is empty")
-    if b"\x00" in data[:8192]:
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "UTF-8")
+    if encoding == "UTF-8" and b"\x00" in data[:8192]:
         raise CorpusError(f"{path}: the file looks binary, not text")
     try:
-        text = data.decode("utf-8-sig")
+        # The UTF-16/32 codecs read the BOM for the byte order and drop it.
+        text = data.decode("utf-8-sig" if encoding == "UTF-8" else encoding.lower())
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: the file is not valid UTF-8 text (byte {exc.start})") from None
+        raise CorpusError(f"{path}: the file is not valid {encoding} text (byte {exc.start})") from None
+    if not text.strip():
+        raise CorpusError(f"{path}: the file is empty")
+    if "\x00" in text[:8192]:
+        raise CorpusError(f"{path}: the file looks binary, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _listed(items: list[str], sep: str = "; ") -> str:
+    """``items`` joined, the first MAX_LISTED of them, and how many more there are."""
+    shown = sep.join(items[:MAX_LISTED])
+    return shown if len(items) <= MAX_LISTED else f"{shown}{sep}and {len(items) - MAX_LISTED} more"
 
 
 def read_file(path: Path) -> list[ParsedDocument]:
     """One document file (.txt, .md, .html, .pdf, .docx), or every record of a BEIR ``corpus.jsonl``."""
+    try:
+        return _read_file(path)
+    except OSError as exc:  # no permission, a file gone mid-read: the user's to fix, not a crash
+        raise CorpusError(f"{path}: the file cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_file(path: Path) -> list[ParsedDocument]:
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
     size = path.stat().st_size
@@ -471,29 +541,61 @@ def _split_at(sections: tuple[Section, ...], breaks: tuple[int, ...]) -> tuple[S
 
 
 def read_beir(path: Path) -> list[ParsedDocument]:
-    """A BEIR corpus: one JSON object per line with ``_id``, ``title`` and ``text``."""
+    """A BEIR corpus: one JSON object per line with ``_id``, ``title`` and ``text``.
+
+    Every line is checked; malformed records and records without text are refused
+    together, by line number, rather than dropped unseen.
+    """
     docs = []
+    malformed: list[str] = []
+    textless: list[str] = []
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open(encoding="utf-8-sig") as f:
             for n, raw in enumerate(f, start=1):
-                if raw.strip() and (doc := _beir_record(path, n, raw)) is not None:
+                if not raw.strip():
+                    continue
+                try:
+                    doc = _beir_record(path, raw)
+                except CorpusError:
+                    malformed.append(str(n))
+                    continue
+                if doc is None:
+                    textless.append(str(n))
+                else:
                     docs.append(doc)
     except UnicodeDecodeError:
         raise CorpusError(f"{path}: not valid UTF-8 text (after {len(docs)} good records)") from None
+    problems = []
+    if malformed:
+        problems.append(f"not a BEIR record (a JSON object with _id, title, text) at {_at_lines(malformed)}")
+    if textless:
+        problems.append(f"neither text nor title in the record at {_at_lines(textless)}")
+    if problems:
+        raise CorpusError(f"{path}: {'; '.join(problems)}; fix or remove those lines")
     if not docs:
         raise CorpusError(f"{path}: no documents with text")
     return docs
 
 
-def _beir_record(path: Path, n: int, raw: str) -> ParsedDocument | None:
+def _at_lines(numbers: list[str]) -> str:
+    return f"line{'s' if len(numbers) > 1 else ''} {_listed(numbers, ', ')}"
+
+
+def _beir_record(path: Path, raw: str) -> ParsedDocument | None:
+    """One record, or None when it has neither text nor title; CorpusError when it is not a BEIR record.
+
+    A record with a title and no text (TREC-COVID has thousands) is searched by its title: its id
+    may be in the qrels, and dropping it would lose a relevant document."""
     try:
         rec = json.loads(raw)
         doc_id, text = str(rec["_id"]), str(rec.get("text") or "")
     except (json.JSONDecodeError, KeyError, TypeError):
-        raise CorpusError(f"{path}:{n}: not a BEIR record (a JSON object with _id, title, text)") from None
-    if not text.strip():
-        return None
+        raise CorpusError(f"{path}: not a BEIR record") from None
     title = str(rec.get("title") or "").strip()
+    if not text.strip():
+        if not title:
+            return None
+        text = title
     meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
     authors = meta.get("authors") or ()
     document = Document(
@@ -514,25 +616,53 @@ def is_beir(path: str | Path) -> bool:
     return path.suffix == ".jsonl" if path.is_file() else (path / "corpus.jsonl").is_file()
 
 
+def _folder_files(path: Path) -> list[Path]:
+    """The document files directly in a folder (subfolders are not read), or its corpus.jsonl."""
+    beir = path / "corpus.jsonl"
+    if beir.exists():
+        return [beir]
+    entries = sorted(path.iterdir())
+    files = [p for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES]
+    if not files:
+        # Name the subfolders: documents one level down would otherwise be missed unseen.
+        subfolders = [f"{p.name}/" for p in entries if p.is_dir() and not p.name.startswith(".")]
+        hint = f" (subfolders are not read: {_listed(subfolders, ', ')})" if subfolders else ""
+        raise CorpusError(f"{path}: no {', '.join(SUFFIXES)} or corpus.jsonl files in this folder{hint}")
+    return files
+
+
 def read_corpus(path: str | Path) -> list[ParsedDocument]:
-    """Every document under ``path``: a folder of .txt/.md files, one file, or a corpus.jsonl."""
+    """Every document under ``path``: a folder of document files, one file, or a corpus.jsonl.
+
+    Every file is read before any is refused, so one error names all the bad files of a
+    folder and the user can fix them in one pass.
+    """
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
-    if path.is_dir():
-        beir = path / "corpus.jsonl"
-        files = [beir] if beir.exists() else sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-        if not files:
-            raise CorpusError(f"{path}: no {', '.join(SUFFIXES)} or corpus.jsonl files in this folder")
-    else:
-        files = [path]
+    files = _folder_files(path) if path.is_dir() else [path]
     docs: list[ParsedDocument] = []
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
+    problems: list[str] = []
     for file in files:
-        for parsed in read_file(file):
+        try:
+            parsed_docs = read_file(file)
+        except CorpusError as exc:
+            problems.append(str(exc))
+            continue
+        for parsed in parsed_docs:
             doc_id = parsed.document.doc_id
             if doc_id in seen:
-                raise CorpusError(f"{file}: document id {doc_id!r} appears twice in the corpus")
-            seen.add(doc_id)
+                also = "" if seen[doc_id] == file else f" (also from {seen[doc_id].name})"
+                problems.append(f"{file}: document id {doc_id!r} appears twice in the corpus{also}")
+                continue
+            seen[doc_id] = file
             docs.append(parsed)
+    if len(problems) == 1:
+        raise CorpusError(problems[0])
+    if problems:
+        # Still one line, as every CorpusError; a folder's files are named without the folder.
+        prefix = os.path.join(str(path), "")
+        items = [f"[{i}] {p.removeprefix(prefix)}" for i, p in enumerate(problems, start=1)]
+        raise CorpusError(f"{path}: {len(problems)} problems; fix or remove these files and run again: {_listed(items)}")
     return docs

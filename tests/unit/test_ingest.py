@@ -144,3 +144,94 @@ def test_a_beir_corpus_is_indexed_with_its_titles_and_files_without(tmp_path, en
 def test_a_folder_of_files_is_indexed_without_title_prefixes(fake_index):
     gen = fake_index / (fake_index / "CURRENT").read_text().strip()
     assert json.loads((gen / "manifest.json").read_text())["chunking"]["context_prefix"] is False
+
+
+# ---------------------------------------------------------------- the first line: title or body
+
+REPRO = "The rural pension is paid monthly to farmers over sixty and is far lower than the urban pension in every province"
+LONG_TITLE = ("The Impact of Household Registration Reform on Labor Market Outcomes of Rural Migrants: Evidence "
+              "from the China Labor Force Dynamics Survey")
+BODY = "Second paragraph says migrants lack hukou, so their children cannot enrol in city schools.\n"
+
+
+def _passages(parsed):
+    from fakes import HashEncoder
+
+    from assistant.chunking import ChunkSettings, chunk_document
+
+    enc = HashEncoder()
+    passages = chunk_document(parsed, enc.count_tokens, enc.max_tokens, ChunkSettings())
+    for p in passages:
+        assert parsed.document.text[p.start : p.end] == p.text  # offsets stay exact
+    return passages
+
+
+@pytest.mark.parametrize(
+    "first,rest",
+    [
+        # As long as a paragraph line and not in Title Case.
+        (REPRO, "\n\n"),
+        # Ends like a sentence.
+        ("Rural pensions are low.", "\n\n"),
+        ("Under the 2014 reform, cities ranked by size set their own rules,", "\n"),
+        # Wrapped mid-sentence onto the next line, as PDF text often is.
+        ("Land reform changed how farmers hold their", "\nplots and how much they earn from renting them out each year.\n\n"),
+    ],
+)
+def test_a_first_line_of_body_text_stays_in_the_body(tmp_path, first, rest):
+    f = tmp_path / "note.txt"
+    f.write_text(first + rest + BODY)
+    (parsed,) = read_file(f)
+    assert parsed.document.title == "note"  # the file stem, as for a file with no title
+    assert parsed.sections[0].start == 0  # the first line is searchable
+    passages = _passages(parsed)
+    assert passages[0].start == 0 and passages[0].text.startswith(first)
+    assert any(first in p.text for p in passages)
+
+
+@pytest.mark.parametrize(
+    "first,title",
+    [
+        ("Research on the Urban-rural Integration Development in China", None),
+        ("Talent flow drives integrated urban-rural development", None),
+        ("# Hukou and the city", "Hukou and the city"),
+        ("Is the hukou system still a barrier?", None),
+        ("Rural migration in China and the U.S.", None),
+        # A long title in Title Case is still a title.
+        (LONG_TITLE, None),
+    ],
+)
+def test_a_real_title_line_is_still_the_title(tmp_path, first, title):
+    f = tmp_path / "note.md"
+    f.write_text(f"{first}\n\n{BODY}")
+    (parsed,) = read_file(f)
+    assert parsed.document.title == (title or first)
+    assert parsed.document.text[parsed.sections[0].start :].strip() == BODY.strip()
+
+
+def test_a_title_with_a_lower_case_byline_under_it(tmp_path):
+    f = tmp_path / "note.txt"
+    head = "Talent flow drives integrated urban-rural development\nby Xin Baoying and Pang Jiaping\n\n"
+    f.write_text(head + BODY.strip() * 2 + "\n")  # one line of 30 words: a paragraph
+    (parsed,) = read_file(f)
+    assert parsed.document.title == "Talent flow drives integrated urban-rural development"
+    assert parsed.document.authors == ("Xin Baoying", "Pang Jiaping")
+
+
+def test_a_pdf_whose_first_line_wraps_mid_sentence(tmp_path):
+    from fpdf import FPDF
+
+    sentence = ("Land reform in the countryside has changed how farmers hold and transfer their plots, and most "
+                "households now prefer long leases to outright sale because leases keep the option to return.")
+    pdf = FPDF()  # no title in the metadata either: the title falls back to the file stem
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, sentence)
+    f = tmp_path / "leases.pdf"
+    pdf.output(str(f))
+    (parsed,) = read_file(f)
+    first = parsed.document.text.split("\n")[0]
+    assert first and first != sentence  # it did wrap
+    assert parsed.document.title == "leases"
+    assert parsed.sections[0].start == 0 and parsed.sections[0].title == ""
+    assert " ".join(" ".join(p.text for p in _passages(parsed)).split()) == sentence

@@ -1,0 +1,187 @@
+"""Reading a folder or a BEIR corpus: every problem is found and named in one error, and nothing is built."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import CorpusError
+from assistant.ingest import MAX_LISTED, read_corpus, read_file
+
+GOOD = "Hukou reform\n\nThe hukou system ties public services such as schools and pensions to the place of registration.\n"
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(CorpusError) as info:
+        read_corpus(path)
+    message = str(info.value)
+    assert "\n" not in message and message  # one line, as every CorpusError
+    return message
+
+
+def test_a_folder_names_every_bad_file_in_one_error(tmp_path):
+    (tmp_path / "good.txt").write_text(GOOD)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "bin.md").write_bytes(b"\x00\x01\x02abc")
+    (tmp_path / "latin.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "junk.pdf").write_bytes(b"Just some text in a file named .pdf\n")
+    message = error_of(tmp_path)
+    assert message.startswith(f"{tmp_path}: 4 problems")
+    for name, reason in [("empty.txt", "empty"), ("bin.md", "binary"), ("latin.txt", "UTF-8"), ("junk.pdf", "not a PDF")]:
+        assert f"{name}: the file" in message and reason in message
+    assert "good.txt" not in message
+    assert f"{tmp_path}/empty.txt" not in message  # names within the folder, not repeated full paths
+
+
+def test_one_bad_file_keeps_its_own_message(tmp_path):
+    (tmp_path / "good.txt").write_text(GOOD)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert error_of(tmp_path) == f"{tmp_path / 'empty.txt'}: the file is empty"
+
+
+def test_a_long_list_of_bad_files_is_bounded(tmp_path):
+    for i in range(MAX_LISTED + 5):
+        (tmp_path / f"bad{i:02d}.txt").write_bytes(b"")
+    message = error_of(tmp_path)
+    assert message.startswith(f"{tmp_path}: {MAX_LISTED + 5} problems")
+    assert f"[{MAX_LISTED}] bad{MAX_LISTED - 1:02d}.txt" in message and f"bad{MAX_LISTED:02d}.txt" not in message
+    assert message.endswith("; and 5 more")
+
+
+def test_duplicate_ids_name_both_files(tmp_path):
+    (tmp_path / "note.txt").write_text(GOOD)
+    (tmp_path / "note.md").write_text(GOOD)
+    assert "note.txt: document id 'note' appears twice in the corpus (also from note.md)" in error_of(tmp_path)
+
+
+def test_a_folder_with_bad_files_builds_nothing(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(GOOD)
+    (corpus / "a.txt").write_bytes(b"")
+    (corpus / "b.txt").write_bytes(b"\x00")
+    index = tmp_path / "index"
+    with pytest.raises(CorpusError, match="2 problems"):
+        Assistant.build(corpus, index, encoder=encoder)
+    assert not index.exists() or not any(index.iterdir())
+
+
+def test_subfolders_are_named_when_nothing_else_is_readable(tmp_path):
+    (tmp_path / "2019").mkdir()
+    (tmp_path / "2020").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
+    message = error_of(tmp_path)
+    assert "no .txt" in message and "subfolders are not read: 2019/, 2020/" in message
+    assert ".git" not in message
+
+
+def test_subfolders_are_not_read_beside_files(tmp_path):
+    (tmp_path / "top.txt").write_text(GOOD)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.txt").write_text(GOOD)
+    (tmp_path / "sub" / "bad.txt").write_bytes(b"")  # not read, so not refused
+    assert [d.document.doc_id for d in read_corpus(tmp_path)] == ["top"]
+
+
+def test_an_empty_folder_says_so_without_subfolders(tmp_path):
+    message = error_of(tmp_path)
+    assert "no .txt" in message and "subfolders" not in message
+
+
+# ---------------------------------------------------------------- BEIR
+
+
+def _beir(path: Path, records: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    return path
+
+
+def test_beir_records_with_neither_text_nor_title_are_refused_by_line(tmp_path):
+    f = _beir(tmp_path / "corpus.jsonl", [
+        {"_id": "d1", "title": "One", "text": "First abstract."},
+        {"_id": "d2", "title": "", "text": ""},
+        {"_id": "d3"},
+        {"_id": "d4", "title": " ", "text": "   "},
+        {"_id": "d5", "title": "Five", "text": "Fifth abstract."},
+    ])
+    assert error_of(f) == f"{f}: neither text nor title in the record at lines 2, 3, 4; fix or remove those lines"
+    (tmp_path / "corpus.jsonl").write_text(json.dumps({"_id": "d1", "text": ""}) + "\n")
+    assert "at line 1;" in error_of(tmp_path)  # the folder reads its corpus.jsonl
+
+
+def test_a_beir_record_with_only_a_title_is_searched_by_its_title(tmp_path):
+    f = _beir(tmp_path / "corpus.jsonl", [
+        {"_id": "d1", "title": "One", "text": "First abstract."},
+        {"_id": "d2", "title": "Coronavirus spread in nursing homes", "text": ""},
+    ])
+    docs = {p.document.doc_id: p.document for p in read_corpus(f)}
+    assert docs["d2"].text == "Coronavirus spread in nursing homes" and docs["d1"].text == "First abstract."
+
+
+def test_beir_malformed_and_textless_lines_in_one_error(tmp_path):
+    f = _beir(tmp_path / "c.jsonl", [
+        {"_id": "d1", "text": "Fine."}, "not json", {"title": "no id"}, {"_id": "d4", "text": None}, "[1, 2]",
+    ])
+    message = error_of(f)
+    assert "not a BEIR record (a JSON object with _id, title, text) at lines 2, 3, 5" in message
+    assert "neither text nor title in the record at line 4;" in message
+
+
+def test_beir_line_numbers_are_bounded(tmp_path):
+    f = _beir(tmp_path / "c.jsonl", [{"_id": "ok", "text": "Fine."}] + [{"_id": f"e{i}", "title": "", "text": ""} for i in range(30)])
+    message = error_of(f)
+    assert ", 21, and 10 more;" in message and ", 22" not in message
+
+
+def test_beir_with_a_utf8_bom(tmp_path):
+    f = tmp_path / "corpus.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps({"_id": "d1", "text": "First abstract."}).encode() + b"\n")
+    assert [d.document.doc_id for d in read_corpus(f)] == ["d1"]
+
+
+# ---------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_unicode_text_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    text = "Hukou note\r\n\r\nMigrants in Shanghai — 户籍 — lack access to city schools and pensions.\r\n"
+    data = text.encode(encoding)
+    if encoding.endswith(("-le", "-be")):  # those codecs write no BOM: add the one an editor would
+        data = "\ufeff".encode(encoding) + data
+    f = tmp_path / "note.txt"
+    f.write_bytes(data)
+    (parsed,) = read_file(f)
+    doc = parsed.document
+    assert doc.title == "Hukou note"
+    assert doc.text == text.replace("\r\n", "\n")  # the BOM is dropped, CRLF is LF, like UTF-8 files
+    (section,) = parsed.sections
+    assert doc.text[section.start : section.end] == text.splitlines()[2]
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [(b"\xff\xfe", "empty"), (b"\xff\xfeH\x00i", "not valid UTF-16"), (b"\xff\xfe\x00\x00\x00\x00\x00\x00", "binary")],
+)
+def test_bad_utf16_gets_a_clear_error(tmp_path, data, message):
+    f = tmp_path / "note.txt"
+    f.write_bytes(data)
+    with pytest.raises(CorpusError, match=message):
+        read_file(f)
+
+
+def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
+    (tmp_path / "good.txt").write_text(GOOD)
+    (tmp_path / "locked.txt").write_text(GOOD)
+    read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:  # as chmod 0 would, for a user who is not root
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert error_of(tmp_path) == f"{tmp_path / 'locked.txt'}: the file cannot be read (Permission denied)"
