@@ -20,7 +20,7 @@ from . import store, vectors
 from .chunking import ChunkSettings, chunk_document, context_line, embed_text, own_title
 from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError, DocumentExistsError, IndexIncompatibleError, InputError
-from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus
+from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
 from .sentences import split_spans
@@ -241,10 +241,8 @@ def add_documents(
     """
     if not paths:
         raise InputError("no files to add")
-    new: dict[str, ParsedDocument] = {}
-    for path in paths:
-        for doc in read_corpus(path):  # every file is read (and refused) before anything is written
-            new[doc.document.doc_id] = doc
+    # Every file is read (and refused, all problems in one error) before anything is written.
+    new = {doc.document.doc_id: doc for doc in read_paths(paths)}
     replaced: list[str] = []
 
     def plan(live: tuple[Path, dict] | None) -> _Plan | None:

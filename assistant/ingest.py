@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -637,13 +638,25 @@ def read_corpus(path: str | Path) -> list[ParsedDocument]:
     Every file is read before any is refused, so one error names all the bad files of a
     folder and the user can fix them in one pass.
     """
-    path = Path(path)
-    if not path.exists():
-        raise CorpusError(f"{path}: no such file or folder")
-    files = _folder_files(path) if path.is_dir() else [path]
+    return read_paths([path])
+
+
+def read_paths(paths: Sequence[str | Path]) -> list[ParsedDocument]:
+    """The documents of several folders, files or corpus.jsonl files (``policyqa add a/ b.pdf``),
+    with every problem of all of them in one error. Two files giving the same id is one of them:
+    a/report.txt and b/report.txt must not silently become one document."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            problems.append(f"{path}: no such file or folder")
+            continue
+        try:
+            files += _folder_files(path) if path.is_dir() else [path]
+        except CorpusError as exc:
+            problems.append(str(exc))
     docs: list[ParsedDocument] = []
     seen: dict[str, Path] = {}
-    problems: list[str] = []
     for file in files:
         try:
             parsed_docs = read_file(file)
@@ -653,7 +666,8 @@ def read_corpus(path: str | Path) -> list[ParsedDocument]:
         for parsed in parsed_docs:
             doc_id = parsed.document.doc_id
             if doc_id in seen:
-                also = "" if seen[doc_id] == file else f" (also from {seen[doc_id].name})"
+                first = seen[doc_id]
+                also = "" if first == file else f" (also from {first.name if first.parent == file.parent else first})"
                 problems.append(f"{file}: document id {doc_id!r} appears twice in the corpus{also}")
                 continue
             seen[doc_id] = file
@@ -661,8 +675,10 @@ def read_corpus(path: str | Path) -> list[ParsedDocument]:
     if len(problems) == 1:
         raise CorpusError(problems[0])
     if problems:
-        # Still one line, as every CorpusError; a folder's files are named without the folder.
-        prefix = os.path.join(str(path), "")
-        items = [f"[{i}] {p.removeprefix(prefix)}" for i, p in enumerate(problems, start=1)]
-        raise CorpusError(f"{path}: {len(problems)} problems; fix or remove these files and run again: {_listed(items)}")
+        # Still one line, as every CorpusError; one folder's files are named without the folder.
+        where = Path(paths[0]) if len(paths) == 1 else None
+        prefix = os.path.join(str(where), "") if where is not None else ""
+        items = [f"[{i}] {p.removeprefix(prefix) if prefix else p}" for i, p in enumerate(problems, start=1)]
+        head = f"{where}: " if where is not None else ""
+        raise CorpusError(f"{head}{len(problems)} problems; fix or remove these files and run again: {_listed(items)}")
     return docs

@@ -185,3 +185,21 @@ def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "read_bytes", refuse)
     assert error_of(tmp_path) == f"{tmp_path / 'locked.txt'}: the file cannot be read (Permission denied)"
+
+
+def test_several_paths_are_read_whole_and_the_same_id_twice_is_a_problem(tmp_path):
+    from assistant.ingest import read_paths
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "report.txt").write_text(GOOD)
+    (b / "report.txt").write_text(GOOD.replace("schools", "clinics"))  # another text, the same name
+    (b / "empty.txt").write_bytes(b"")
+    with pytest.raises(CorpusError) as caught:
+        read_paths([a / "report.txt", b, tmp_path / "typo.pdf"])
+    message = str(caught.value)
+    assert message.startswith("3 problems; fix or remove these files and run again: ")
+    assert f"{b / 'report.txt'}: document id 'report' appears twice in the corpus (also from {a / 'report.txt'})" in message
+    assert "empty.txt: the file is empty" in message and "typo.pdf: no such file or folder" in message
+    assert [d.document.doc_id for d in read_paths([a])] == ["report"]
