@@ -254,10 +254,20 @@ _SPEAKS = re.compile(
     r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according)\b", re.I)
 
 
-def asks_about_authors(question: str) -> bool:
-    """"Which of the two authors is a professor?": then a byline is the evidence, not noise.
-    Not "what do the Shandong authors say …", where the authors are only the source."""
-    return bool(_ASKS_AUTHOR.search(question)) and not _SPEAKS.search(question)
+# What a question asks of a person it names: "Where do Xin Baoying and Pang Jiaping work?",
+# "What university is Su Hongwen at?", "Who is Fan Shide?".
+_ASKS_PERSON = re.compile(
+    r"^\s*(who (is|are|was|were)\b|where (do|does|did|is|are|was|were)\b)"
+    r"|\b(posts?|positions?|jobs?|occupations?|affiliations?|employers?|institutions?|institutes?|universit(y|ies)|based)\b",
+    re.I)
+
+
+def asks_about_authors(question: str, *, names_an_author: bool = False) -> bool:
+    """"Which of the two authors is a professor?", or, of a question naming an author, "where do
+    they work?": then a byline is the evidence, not noise. Not "what do the Shandong authors say
+    …", where the authors are only the source."""
+    about = _ASKS_AUTHOR.search(question) or (names_an_author and _ASKS_PERSON.search(question))
+    return bool(about) and not _SPEAKS.search(question)
 
 
 def names_an_author(sentence: str, doc: Document) -> bool:

@@ -191,7 +191,11 @@ class Assistant:
         spread = doc_lexical.frequency(sorted({t for ts in stems.values() for t in ts}))
         self._author_parts = {p: rows for p, rows in self._author_parts.items() if all(spread[t] <= 1 for t in stems[p])}
         # A run of author names as a question writes it ("by Su, Jiao and Liu", "Fan Shide's"), to take out.
-        names = "|".join(re.escape(p) for p in sorted(self._author_parts, key=len, reverse=True))
+        # A whole name goes out whole, even when one of its parts is too common to name a document
+        # ("Pang Jiaping": another paper cites a Pang).
+        whole = {a for d in loaded.documents.values() for a in d.authors if a in self._author_parts or
+                 any(part in self._author_parts for part in answering.capitalized_words(a))}
+        names = "|".join(re.escape(p) for p in sorted(set(self._author_parts) | whole, key=len, reverse=True))
         self._author_run = re.compile(
             rf"(?:\b(?:by|from)\s+(?=(?:{names})\b))?(?:\b(?:{names})\b(?:['’]s)?[\s,]*(?:and\s+)?)+"
         ) if names else None
@@ -447,7 +451,7 @@ class Assistant:
         candidates, previous = [], {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
-        about_authors = answering.asks_about_authors(focus)
+        about_authors = answering.asks_about_authors(focus, names_an_author=self._named_by_authors(question) is not None)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         for position, hit in enumerate(hits[: answering.EVIDENCE_PASSAGES]):
             passage = self._passages[hit.row]

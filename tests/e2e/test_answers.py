@@ -57,6 +57,13 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert real_qa._named_by_authors("What is talent?") is None
 
 
+def test_a_question_about_where_the_authors_work_is_answered_by_their_byline(real_qa):
+    a = real_qa.ask("Where do Xin Baoying and Pang Jiaping work?")
+    assert a.answered and "Shandong Institute of New Urbanization" in a.citations[0].quote
+    # The report by Su, Jiao and Liu gives no affiliation: that is said, not guessed.
+    assert not real_qa.ask("What university is Su Hongwen at?").answered
+
+
 def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa):
     # The affiliation line is not in any passage, but it names the paper: not a reason to refuse.
     assert real_qa.ask("What is the stated purpose of the Chengdu University of Information Technology paper?").answered

@@ -213,6 +213,18 @@ def test_a_question_about_the_authors_keeps_them_and_one_quoting_them_does_not()
     assert not answering.asks_about_authors("What do the Shandong authors say about hukou perks?")
 
 
+def test_a_question_naming_an_author_may_ask_about_the_person():
+    where = "Where do Xin Baoying and Pang Jiaping work?"
+    assert not answering.asks_about_authors(where)  # nothing says these are authors ...
+    assert answering.asks_about_authors(where, names_an_author=True)  # ... unless the index knows them
+    assert answering.asks_about_authors("What university is Su Hongwen at?", names_an_author=True)
+    assert answering.asks_about_authors("Who is Fan Shide?", names_an_author=True)
+    # Naming an author only to ask what they say: the byline is still not the answer.
+    assert not answering.asks_about_authors("What does Su Hongwen say about talent?", names_an_author=True)
+    assert not answering.asks_about_authors("Where does Su Hongwen see the biggest obstacle?", names_an_author=True)
+    assert not answering.asks_about_authors("Why do migrant workers go home?", names_an_author=True)
+
+
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
     focus = answering.without_source("What do the Shandong authors say about the perks of a hukou?")
     assert "Shandong" not in focus and "perks" in focus and "hukou" in focus

@@ -161,6 +161,23 @@ def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_p
     assert len({h.doc_id for h in qa.search("What did Shanghai do about pensions and roads?", k=5)}) > 1
 
 
+def test_a_whole_authors_name_leaves_the_focus_even_when_a_part_of_it_is_common(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    docs = {
+        "a": ("Pang Jiaping", "Talent flows between city and countryside. Pang Jiaping is from Shandong."),
+        "b": ("Tao Ran", "Rural land reform. As Pang (2023) found, industries merge slowly."),
+    }
+    for name, (author, text) in docs.items():
+        (corpus / f"{name}.md").write_text(f"---\ntitle: Paper {name}\nauthors: {author}\n---\n\n{text}\n", encoding="utf-8")
+    Assistant.build(corpus, tmp_path / "index", encoder=encoder)
+    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    # "Pang" alone names neither document (both texts hold it), but "Pang Jiaping" is one author.
+    assert qa._named_by_authors("What does Pang say about land reform?") is None
+    focus = qa._focus("What does Pang Jiaping say about talent flows between city and countryside?")
+    assert "Pang" not in focus and "Jiaping" not in focus and "talent" in focus
+
+
 def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
     text = "Intro.\nThe registration of \xa0migrant workers is key. Rural residents’ income — low.\n"
     exact = "The registration of \xa0migrant workers is key."
