@@ -96,7 +96,7 @@ class Evidence:
     hits: list  # retrieval hits, best first
     candidates: list["Candidate"]
     previous: dict[tuple[str, int], int]  # (doc_id, sentence start) -> previous sentence's start
-    known_terms: float  # share of the question's key terms the corpus knows
+    known_terms: float  # the question's key terms the corpus knows, over the focus's (see Assistant._evidence)
     topicality: float  # cosine of the question with the corpus's mean sentence vector
     unknown_names: list[str]  # names, acronyms, years in the question that the corpus never mentions
 

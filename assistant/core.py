@@ -473,6 +473,9 @@ class Assistant:
                     holds_what_is_asked is not None and holds_what_is_asked(text[s:e]),
                     form is not None and form.search(text[s:e]) is not None,
                 ))
+        # Known terms of the whole question (its source words and authors' names too) over the
+        # focus's terms: a question naming a known source scores above 1. Measured: counting the
+        # focus's terms alone refused 2 more answerable questions of 339 and no unanswerable one.
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
         unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
