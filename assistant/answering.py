@@ -132,10 +132,15 @@ class Candidate:
 # byline or an interview's first sentence does. A plain "report" or "resolution" is left alone:
 # in policy texts it is usually the subject ("the 20th Party Congress report put forward …").
 _SOURCE = re.compile(
-    r"\b(according to\s+)?(the|this|these|that|those)\s+"
+    r"\b(according to\s+)?((the|this|these|that|those)\s+"
     r"((?!(the|this|these|that|those)\b)[\w’'.-]+\s+){0,4}?"  # its modifiers, not across another "the"
+    # or, in a terse query, names or a year right before the noun and nothing after it but a
+    # colon or a dash: "hukou reform proposals Shandong paper", "Chengdu paper: three core
+    # problems …" (not "the Chengdu University of Information Technology paper on …")
+    r"|(?P<bare>((\d{4}|(?-i:[A-Z])[\w’'.-]*)\s+){1,3}))"
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
     r"|study|research report|piece|essay|commentary|interview|dean)"
+    r"(?(bare)(?=\s*([:—–]|[?.!]?\s*$)))"
     r"(\s+on\s+([\w’'-]+\s+){0,3}?[\w’'-]+(?=\s+(say|said|says|think|see|argue|suggest|propose|expect|identify|want)))?",
     re.I)
 

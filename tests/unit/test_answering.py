@@ -238,6 +238,18 @@ def test_the_words_naming_a_source_are_not_what_the_question_is_about():
     assert answering.without_source("What do the authors say?") == "What do the authors say?"  # nothing left
 
 
+def test_a_terse_query_names_its_source_without_an_article():
+    assert answering.source_words("hukou reform proposals Shandong paper") == "Shandong"
+    assert answering.without_source("hukou reform proposals Shandong paper") == "hukou reform proposals"
+    assert answering.source_words("Chengdu paper: three core problems holding back integration") == "Chengdu"
+    assert answering.source_words("Shanghai interview — pension gaps") == "Shanghai"
+    # Only at the end or before a colon or dash: inside a sentence the noun may be its topic.
+    long_name = "What is the purpose of the Chengdu University of Information Technology paper on integration?"
+    assert answering.source_words(long_name) == "" and answering.without_source(long_name) == long_name
+    assert answering.source_words("How do Shandong paper mills treat waste water?") == ""
+    assert answering.source_words("hukou reform proposals in the paper") == ""  # names no particular one
+
+
 def test_source_words_say_which_document_is_meant():
     assert answering.source_words("What do the Shandong authors say about hukou perks?") == "Shandong"
     assert answering.source_words("What does the 2024 article on productive forces say about ageing?") == "2024 productive forces"
