@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -99,6 +99,7 @@ class Evidence:
     known_terms: float  # the question's key terms the corpus knows, over the focus's (see Assistant._evidence)
     topicality: float  # cosine of the question with the corpus's mean sentence vector
     unknown_names: list[str]  # names, acronyms, years in the question that the corpus never mentions
+    following: dict[tuple[str, int], int] = field(default_factory=dict)  # (doc_id, start) -> next sentence's end
 
 
 @dataclass(frozen=True)
@@ -613,6 +614,17 @@ def _quote_span(doc: Document, c: Candidate, prev_start: int | None) -> tuple[in
     return c.start, c.end
 
 
+def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
+    """The end of an answer's first quote to a "why" question: the sentence after it too, when the
+    quote itself gives no reason. The sentence closest to "why could raising rural benefits too
+    fast cause problems?" restates it ("… too fast an increase … could also be a problem"); the
+    reason comes next ("Farmers have lower incomes and might have difficulty paying …")."""
+    if next_end is None or _GIVES_REASON.search(doc.text[s:e]):
+        return e
+    same_paragraph = "\n\n" not in doc.text[e:next_end]
+    return next_end if same_paragraph and next_end - s <= MAX_JOINED_QUOTE else e
+
+
 def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confidence: float) -> bool:
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
@@ -677,8 +689,12 @@ def build_answer(
     previous_sentence: dict[tuple[str, int], int],
     passages: Sequence[Passage],
     answered: bool,
+    following: dict[tuple[str, int], int] | None = None,
 ) -> Answer:
-    """Number the quotes, write the text with markers and the references."""
+    """Number the quotes, write the text with markers and the references.
+
+    ``following`` maps (doc_id, sentence start) to the end of the sentence after it, for the
+    first quote of an answer to "why" (see ``_with_reason``)."""
     if not answered or not groups:
         return Answer(question=question, answered=False, text=NOT_COVERED, passages=tuple(passages))
     taken: list[tuple[str, int, int]] = []
@@ -692,6 +708,8 @@ def build_answer(
         for c in group:
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
+            if following and not points and not placed and _ASKS_WHY.search(question):
+                e = _with_reason(doc, s, e, following.get((doc.doc_id, c.start)))
             # A quote widened to the sentence before it may now cover an earlier quote, which then
             # gives the context: quote the sentence alone (and nothing twice).
             if overlaps_taken(doc.doc_id, s, e):

@@ -431,7 +431,7 @@ class Assistant:
         groups = answering.select_evidence(ev.candidates)
         answered = answering.covers(question, ev, groups, min_confidence)
         answering.lead_with_what_is_asked(question, groups)  # after covers(), which weighs the best-scored group
-        return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered)
+        return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered, ev.following)
 
     def _evidence(
         self, question: str, history: Sequence[Any] | None, k: int, allowed: np.ndarray | None
@@ -448,7 +448,7 @@ class Assistant:
             focus = self._focus(question)
             vector = self.encoder.encode([focus])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(focus)))
-        candidates, previous = [], {}
+        candidates, previous, following = [], {}, {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
         about_authors = answering.asks_about_authors(focus, names_an_author=self._named_by_authors(question) is not None)
@@ -463,6 +463,8 @@ class Assistant:
                 _, s, e = self._sentences[srow]
                 if srow > a:
                     previous[(passage.doc_id, s)] = self._sentences[srow - 1][1]
+                if srow + 1 < b and not self._retriever.sentence_asks[srow + 1]:
+                    following[(passage.doc_id, s)] = self._sentences[srow + 1][2]
                 if self._retriever.sentence_asks[srow]:
                     continue  # an interviewer's question is never evidence
                 if not about_authors and answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
@@ -480,7 +482,7 @@ class Assistant:
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
         unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
         topicality = float(vector @ self._centroid()) if len(vector) else 0.0
-        return answering.Evidence(query, focus, hits, candidates, previous, known, topicality, unknown)
+        return answering.Evidence(query, focus, hits, candidates, previous, known, topicality, unknown, following)
 
     def _centroid(self) -> np.ndarray:
         """The mean of the corpus's sentence vectors: what the corpus as a whole is about.

@@ -57,6 +57,12 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert real_qa._named_by_authors("What is talent?") is None
 
 
+def test_a_why_answer_gives_the_reason_not_only_the_question_restated(real_qa):
+    a = real_qa.ask("Why could raising rural social security benefits too quickly cause problems?")
+    assert a.answered and "too fast an increase" in a.citations[0].quote
+    assert "Farmers have lower incomes" in a.citations[0].quote
+
+
 def test_a_question_about_where_the_authors_work_is_answered_by_their_byline(real_qa):
     a = real_qa.ask("Where do Xin Baoying and Pang Jiaping work?")
     assert a.answered and "Shandong Institute of New Urbanization" in a.citations[0].quote

@@ -355,6 +355,30 @@ def test_a_sentence_leaning_on_an_already_quoted_one_joins_its_quote():
     assert [c.quote for c in answer.citations] == [text[:66]]
 
 
+def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it():
+    text = ("Too fast an increase could be a problem. Farmers have lower incomes. Subsidies have limits.\n\n"
+            "Pensions rose because funds were pooled. Cities grew.")
+    doc = Document("a", "Doc A", ("X",), "2020", "src", text)
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    v = np.ones(2) / np.sqrt(2)
+    restates, reason = Candidate(p, 0, 40, 0.9, 0.5, 1.0, 0, v), Candidate(p, 41, 68, 0.5, 0.5, 1.0, 0, v)
+    last, pooled = Candidate(p, 69, 91, 0.5, 0.5, 1.0, 0, v), Candidate(p, 93, 133, 0.9, 0.5, 1.0, 0, v)
+    following = {("a", 0): 68, ("a", 41): 91, ("a", 69): 133, ("a", 93): 146}
+    why = "Why could raising benefits too fast cause problems?"
+    answer = answering.build_answer(why, [[restates]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[:68]]
+    # Only the answer's first quote grows, and the reason is not quoted twice.
+    answer = answering.build_answer(why, [[restates], [reason]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[:68]]
+    # Not for other questions, not for a quote that gives its own reason, not past a paragraph.
+    answer = answering.build_answer("What could be a problem?", [[restates]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[:40]]
+    answer = answering.build_answer("Why did pensions rise?", [[pooled]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[93:133]]
+    answer = answering.build_answer(why, [[last]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[69:91]]
+
+
 @pytest.mark.parametrize("question, not_an_answer, an_answer", [
     # A money question needs a sum of money.
     ("How much annual funding does the labour platform receive?",
