@@ -54,6 +54,8 @@ def main():
     fu = load(os.path.join(HERE, "followups.jsonl"), problems)
     # Follow-ups written blind by a helper in the eighth session (ids fb01-fb30).
     fu += load(os.path.join(HERE, "blind7_followups.jsonl"), problems)
+    # And by a helper in the ninth session (ids mf01-mf20).
+    fu += load(os.path.join(HERE, "blind8_followups.jsonl"), problems)
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
@@ -72,6 +74,9 @@ def main():
     # A seventh, written blind by a helper in the eighth session, measured once before any change.
     bq += load(os.path.join(HERE, "blind7_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind7_unanswerable.jsonl"), problems)
+    # An eighth, written blind by a helper in the ninth session, measured once before any change.
+    bq += load(os.path.join(HERE, "blind8_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind8_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -88,7 +93,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
