@@ -4,6 +4,7 @@ import pytest
 from assistant import Assistant, Passage
 from assistant.errors import InputError
 from assistant.evaluation import evidence_span
+from assistant import retrieval
 from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
 
 
@@ -139,6 +140,23 @@ def test_a_question_sentence_never_stands_for_its_passage():
     assert rows.tolist() == [0, 2] and cos.tolist() == pytest.approx([1.0, 0.0])
     cos, rows = asks._best_sentences(cands, q)
     assert rows.tolist() == [1, 2] and cos.tolist() == pytest.approx([0.6, 0.0])
+
+
+def test_a_long_sentence_is_as_close_as_half_its_best_word_window():
+    # Sentence 0 has windows 0-1 (window 1 is the question's direction), sentence 1 has none.
+    svecs = np.array([[0.6, 0.8], [0.8, 0.6]], dtype=np.float32)
+    wvecs = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    r = Retriever(None, None, None, np.array([0]), svecs, np.array([[0, 2]]), None, wvecs, np.array([[0, 2], [2, 2]]))
+    q = np.array([1.0, 0.0], dtype=np.float32)
+    w = retrieval.WINDOW_WEIGHT
+    assert r.sentence_similarity(np.array([0, 1]), q).tolist() == pytest.approx([(1 - w) * 0.6 + w * 1.0, 0.8])
+    assert r.sentence_similarity(np.array([1]), q).tolist() == pytest.approx([0.8])
+    # A window never lowers its sentence: the best of sentence and window counts.
+    q = np.array([0.6, 0.8], dtype=np.float32)
+    assert r.sentence_similarity(np.array([0]), q)[0] == pytest.approx(1.0)
+    # Without windows (an index of another kind), sentences alone.
+    plain = Retriever(None, None, None, np.array([0]), svecs, np.array([[0, 2]]))
+    assert plain.sentence_similarity(np.array([0, 1]), np.array([1.0, 0.0], dtype=np.float32)).tolist() == pytest.approx([0.6, 0.8])
 
 
 def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_path, encoder):
