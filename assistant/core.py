@@ -459,12 +459,15 @@ class Assistant:
         form = answering.answer_form(question)
         about_authors = answering.asks_about_authors(focus, names_an_author=self._named_by_authors(question) is not None)
         top = max(hits[0].score, 1e-9) if hits else 1.0
-        for position, hit in enumerate(hits[: answering.EVIDENCE_PASSAGES]):
+        ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
+        rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, dtype=np.int64)
+        all_sims = self._retriever.sentence_similarity(rows, vector)  # one call for every passage's sentences
+        offset = 0
+        for position, (hit, (a, b)) in enumerate(zip(hits, ranges)):
             passage = self._passages[hit.row]
             text = self._documents[passage.doc_id].text
-            a, b = self._retriever.sentence_ranges[hit.row]
             svecs = np.asarray(self._retriever.sentence_vectors[a:b])
-            sims = self._retriever.sentence_similarity(np.arange(a, b), vector)
+            sims, offset = all_sims[offset : offset + b - a], offset + b - a
             for i, srow in enumerate(range(a, b)):
                 _, s, e = self._sentences[srow]
                 if srow > a:
