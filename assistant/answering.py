@@ -625,6 +625,23 @@ def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
     return next_end if same_paragraph and next_end - s <= MAX_JOINED_QUOTE else e
 
 
+# "Which (Chinese) cities have abolished …?" asks for places by name; "which city professionals
+# should …" does not (the noun must be the head: a verb or preposition follows it).
+_ASKS_PLACE = re.compile(
+    r"^\s*((in|from|to) )?(which|what) ([\w-]+ )?(cit(y|ies)|provinces?|countr(y|ies)|districts?|regions?|count(y|ies)"
+    r"|towns?|municipalit(y|ies)|localit(y|ies))\s+(is|are|was|were|has|have|had|did|do|does|will|would|can|could"
+    r"|should|in|of|on|across)\b", re.I)
+# A name in a sentence: a capitalized word that does not open it.
+_NAMED = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][a-z]+\b")
+
+
+def names_a_place(sentence: str, question: str) -> bool:
+    """Whether the sentence names something the question does not: for "which cities …?", a
+    sentence on hukou restrictions that names no city is no answer."""
+    asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    return any(w.lower() not in asked for w in _NAMED.findall(sentence.strip()))
+
+
 def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confidence: float) -> bool:
     """Whether to answer: confident enough, no unknown name asked about, a number where one is asked for."""
     if not groups or ev.unknown_names:
@@ -641,6 +658,8 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False
+    if _ASKS_PLACE.match(question) and not any(names_a_place(_quoted(c, ev.previous), question) for g in groups for c in g):
+        return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
     if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):
         return False
@@ -651,6 +670,15 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
 def _context(c: Candidate) -> str:
     """The sentence with up to 400 characters of its passage before it, where its subject is often named."""
     return c.passage.text[max(0, c.start - c.passage.start - 400) : c.end - c.passage.start]
+
+
+def _quoted(c: Candidate, previous: dict[tuple[str, int], int]) -> str:
+    """The words an answer quotes for the candidate: its sentence, and the one before when it
+    leans back on it ("In 2016 it was designated …")."""
+    start = c.start
+    if _LEANS_BACK.match(c.passage.text[c.start - c.passage.start :]):
+        start = previous.get((c.passage.doc_id, c.start), c.start)
+    return c.passage.text[max(start, c.passage.start) - c.passage.start : c.end - c.passage.start]
 
 
 def _group_text(group: list[Candidate]) -> str:

@@ -57,6 +57,13 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert real_qa._named_by_authors("What is talent?") is None
 
 
+def test_a_question_for_places_is_answered_by_a_quote_that_names_one(real_qa):
+    # Two blind helpers, working apart, asked this; the corpus names no such city.
+    assert not real_qa.ask("Which Chinese cities have completely abolished hukou restrictions on settling?").answered
+    a = real_qa.ask("Which district was a national pilot for returning-migrant entrepreneurship?")
+    assert a.answered and "Huichuan" in a.citations[0].quote
+
+
 def test_a_why_answer_gives_the_reason_not_only_the_question_restated(real_qa):
     a = real_qa.ask("Why could raising rural social security benefits too quickly cause problems?")
     assert a.answered and "too fast an increase" in a.citations[0].quote

@@ -355,6 +355,21 @@ def test_a_sentence_leaning_on_an_already_quoted_one_joins_its_quote():
     assert [c.quote for c in answer.citations] == [text[:66]]
 
 
+def test_a_question_for_places_by_name_needs_a_quote_that_names_one():
+    asks = answering._ASKS_PLACE.match
+    assert asks("Which Chinese cities have completely abolished hukou restrictions on settling?")
+    assert asks("Which district was a national pilot for returning-migrant entrepreneurship?")
+    assert asks("In which provinces do returnees get tax breaks?") and asks("What countries have done the same?")
+    assert not asks("Which city professionals should be sent to work in villages?")  # "city" qualifies them
+    assert not asks("What obstacles block migrant citizenization?")
+    question = "Which provinces have put them into practice?"
+    assert answering.names_a_place("Provinces such as Guizhou, Jiangxi and Gansu introduced practices.", question)
+    assert not answering.names_a_place("Many provinces have relaxed restrictions on settling.", question)
+    # Not a capital that only opens the sentence, nor a name the question gave itself.
+    assert not answering.names_a_place("Reform has spread across the country.", question)
+    assert not answering.names_a_place("Since 2014, Shanghai has led the reform.", "Which cities besides Shanghai did so?")
+
+
 def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it():
     text = ("Too fast an increase could be a problem. Farmers have lower incomes. Subsidies have limits.\n\n"
             "Pensions rose because funds were pooled. Cities grew.")
