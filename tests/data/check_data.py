@@ -56,6 +56,7 @@ def main():
     fu += load(os.path.join(HERE, "blind7_followups.jsonl"), problems)
     # And by a helper in the ninth session (ids mf01-mf20).
     fu += load(os.path.join(HERE, "blind8_followups.jsonl"), problems)
+    fu += load(os.path.join(HERE, "blind9_followups.jsonl"), problems)
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
@@ -77,6 +78,9 @@ def main():
     # An eighth, written blind by a helper in the ninth session, measured once before any change.
     bq += load(os.path.join(HERE, "blind8_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind8_unanswerable.jsonl"), problems)
+    # A ninth, written blind by another helper in the ninth session after its changes, measured once.
+    bq += load(os.path.join(HERE, "blind9_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind9_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -93,7 +97,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
