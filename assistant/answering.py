@@ -276,9 +276,41 @@ def asks_about_authors(question: str, *, names_an_author: bool = False) -> bool:
     return bool(about) and not _SPEAKS.search(question)
 
 
-def names_an_author(sentence: str, doc: Document) -> bool:
-    """Whether the sentence names one of its document's authors (a byline or an author's bio)."""
-    return any(len(a) > 3 and a in sentence for a in doc.authors)
+def names_an_author(sentence: str, people: Sequence[str]) -> bool:
+    """Whether the sentence names one of its document's people, ``people`` (its authors, and
+    the speakers of a transcript): a byline, a bio, an interviewee's introduction."""
+    return any(len(a) > 3 and a in sentence for a in people)
+
+
+# A speaker's turn in a transcript: "Zhang: I think the main challenge …", at a line's start.
+_TURN = re.compile(r"^[ \t]*(?P<tag>[A-Z][\w.’'-]*(?:[ \t]+[A-Z][\w.’'-]*){0,2}):[ \t]+(?P<said>.+)$", re.M)
+_TITLES = frozenset("professor prof dr mr mrs ms sir president premier minister secretary dean director".split())
+
+
+def speakers(text: str) -> list[str]:
+    """The people a transcript lets speak, by the name the text gives them in full.
+
+    A speaker is a tag that opens at least two turns, most of them not questions (that is the
+    interviewer); "Zhang:" becomes "Zhang Yi", the first run of capitalized words holding the
+    tag, without titles ("Professor Zhang Yi, Deputy Dean of …"), when it has at most 3 words.
+    """
+    turns: dict[str, list[int]] = {}
+    for m in _TURN.finditer(text):
+        counts = turns.setdefault(m.group("tag"), [0, 0])
+        counts[0] += 1
+        counts[1] += m.group("said").rstrip().endswith("?")
+    found = []
+    for tag, (n, asks) in turns.items():
+        if n < 2 or 2 * asks >= n:
+            continue
+        name = tag
+        for run in _CAPITAL_RUN.finditer(text):
+            words = [w for w in run.group(0).split() if w.lower().rstrip(".") not in _TITLES]
+            if tag.split()[-1] in words and len(tag.split()) < len(words) <= 3:
+                name = " ".join(words)
+                break
+        found.append(name)
+    return found
 
 
 # The same sentences come back question after question: stemming each once saves about
@@ -301,7 +333,7 @@ def term_share(question_terms: dict[str, float], text: str) -> float:
 # Questions that ask for a number or a date need evidence that holds one.
 _QUANTITY = re.compile(
     r"^\s*((by )?how (many|much|long|often|old|big|large|high|fast|far)|what (percentage|proportion|share|number|amount|rate|ratio|year|date)"
-    r"|(in|by|since|until) (what|which) (year|date|time)|when\b|what is the (total|average|exact|current)|exactly how)", re.I)
+    r"|(in|by|since|until) (what|which) (year|date|time)|when (did|was|were|had)\b|what is the (total|average|exact|current)|exactly how)", re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|dozen)\b", re.I)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
 

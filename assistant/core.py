@@ -186,12 +186,16 @@ class Assistant:
         # paper", a source's name): known, so such a question is not refused as naming something
         # the corpus never mentions.
         self._metadata_terms = frozenset(t for d in loaded.documents.values() for t in answering.metadata_terms(d))
-        # Each part of each author's name -> the document rows it names ("Su", "Hongwen" -> Su Hongwen's report).
+        # A document's people: its authors, and the speakers of a transcript ("Zhang:" turns; the
+        # interviewee Zhang Yi). A question names them as its source ("in Zhang Yi's view"), and
+        # a sentence naming them introduces them rather than saying what they think.
+        self._people = {d.doc_id: tuple(d.authors) + tuple(answering.speakers(d.text)) for d in loaded.documents.values()}
+        # Each part of each person's name -> the document rows it names ("Su", "Hongwen" -> Su Hongwen's report).
         # Not a part that more than one document's text holds: an author such as "Shanghai Daily"
         # must not claim every question about Shanghai.
         self._author_parts: dict[str, set[int]] = {}
         for d in loaded.documents.values():
-            for part in answering.name_parts(d.authors):
+            for part in answering.name_parts(self._people[d.doc_id]):
                 self._author_parts.setdefault(part, set()).add(doc_row[d.doc_id])
         stems = {part: answering.key_terms(part) for part in self._author_parts}
         spread = doc_lexical.frequency(sorted({t for ts in stems.values() for t in ts}))
@@ -199,7 +203,7 @@ class Assistant:
         # A run of author names as a question writes it ("by Su, Jiao and Liu", "Fan Shide's"), to take out.
         # A whole name goes out whole, even when one of its parts is too common to name a document
         # ("Pang Jiaping": another paper cites a Pang).
-        whole = {a for d in loaded.documents.values() for a in d.authors if a in self._author_parts or
+        whole = {a for people in self._people.values() for a in people if a in self._author_parts or
                  any(part in self._author_parts for part in answering.capitalized_words(a))}
         names = "|".join(re.escape(p) for p in sorted(set(self._author_parts) | whole, key=len, reverse=True))
         self._author_run = re.compile(
@@ -363,12 +367,17 @@ class Assistant:
 
     def _focus(self, question: str) -> str:
         """What the question asks about: without the words naming its source, such as "the
-        Shandong authors" or "Su, Jiao and Liu" (names say which document, not which passage)."""
+        Shandong authors" or "Su, Jiao and Liu" (names say which document, not which passage),
+        unless the people are what it asks about ("What is Zhang Yi's academic post?")."""
         focus = answering.without_source(question)
-        if self._author_run is None:
+        if self._author_run is None or self._asks_about_people(question):
             return focus
         stripped = " ".join(self._author_run.sub(" ", focus).split())
         return stripped if stripped != focus and len(answering.key_terms(stripped)) >= 2 else focus
+
+    def _asks_about_people(self, question: str) -> bool:
+        """Whether the question asks about a document's people rather than quoting them."""
+        return answering.asks_about_authors(question, names_an_author=self._named_by_authors(question) is not None)
 
     def _named_by_authors(self, query: str) -> np.ndarray | None:
         """Mask of the passages of the one document whose authors the question names most, if any.
@@ -457,7 +466,7 @@ class Assistant:
         candidates, previous, following = [], {}, {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
-        about_authors = answering.asks_about_authors(focus, names_an_author=self._named_by_authors(question) is not None)
+        about_authors = self._asks_about_people(focus)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
         rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, dtype=np.int64)
@@ -476,7 +485,7 @@ class Assistant:
                     following[(passage.doc_id, s)] = self._sentences[srow + 1][2]
                 if self._retriever.sentence_asks[srow]:
                     continue  # an interviewer's question is never evidence
-                if not about_authors and answering.names_an_author(text[s:e], self._documents[passage.doc_id]):
+                if not about_authors and answering.names_an_author(text[s:e], self._people[passage.doc_id]):
                     continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),

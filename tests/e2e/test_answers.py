@@ -57,6 +57,18 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert real_qa._named_by_authors("What is talent?") is None
 
 
+def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(real_qa):
+    """The Shanghai interview's speaker ("Zhang:" turns) is a person of his document, like its authors."""
+    a = real_qa.ask("Who stands to gain most directly from urban-rural integration, in Zhang Yi's view?")
+    assert a.answered and "migrant workers, people who work in flexible jobs" in a.citations[0].quote
+    assert "Zhang" not in real_qa._focus("Who stands to gain most directly from urban-rural integration, in Zhang Yi's view?")
+    # Asked about the man himself, his introduction is the answer.
+    a = real_qa.ask("What is Zhang Yi's academic post?")
+    assert a.answered and "Deputy Dean of School of Public Economics" in a.citations[0].quote
+    # "When does he think …" asks for a time that may have no number ("in the long run").
+    assert real_qa.ask("When does Zhang Yi think city dwellers will start to gain from integration?").answered
+
+
 def test_a_question_for_places_is_answered_by_a_quote_that_names_one(real_qa):
     # Two blind helpers, working apart, asked this; the corpus names no such city.
     assert not real_qa.ask("Which Chinese cities have completely abolished hukou restrictions on settling?").answered

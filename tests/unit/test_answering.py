@@ -266,12 +266,22 @@ def test_every_part_of_an_authors_name_may_name_the_document():
     assert answering.capitalized_words("What does Su’s report and O'Brien's say?") == ["What", "Su", "O'Brien"]
 
 
+def test_the_speakers_of_a_transcript_are_its_people_by_their_full_names():
+    text = ("In an interview with City Daily, Professor Zhang Yi, Deputy Dean of a school, talks about reform.\n\n"
+            "City Daily: What does integration mean?\n\nZhang: It means one system. Pensions converge.\n\n"
+            "City Daily: And the main challenge?\n\nZhang: Rural industry.\n\nNote: one line is no turn.\n")
+    assert answering.speakers(text) == ["Zhang Yi"]  # not the interviewer, whose turns ask; titles dropped
+    assert answering.speakers("Zhang: once is not a transcript.") == []
+    assert answering.speakers("Wang: one.\nWang: two.\n") == ["Wang"]  # no fuller name in the text
+    assert answering.names_an_author("Professor Zhang Yi, Deputy Dean, talks about reform.", ("X Y", "Zhang Yi"))
+
+
 def test_a_byline_names_an_author_of_its_own_document():
     from assistant.types import Document
 
     doc = Document("d", "T", ("Xin Baoying", "Pang Jiaping"), "2021-02-18", "src", "text")
-    assert answering.names_an_author("Xin Baoying and Pang Jiaping are from the Shandong Institute.", doc)
-    assert not answering.names_an_author("Talent holds the key to integrated development.", doc)
+    assert answering.names_an_author("Xin Baoying and Pang Jiaping are from the Shandong Institute.", doc.authors)
+    assert not answering.names_an_author("Talent holds the key to integrated development.", doc.authors)
     terms = answering.metadata_terms(doc)
     assert "xin" in terms and "pang" in terms and "2021" not in terms  # a year alone names no document
 
