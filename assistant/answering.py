@@ -649,8 +649,8 @@ def _quote_span(doc: Document, c: Candidate, prev_start: int | None) -> tuple[in
 
 
 def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
-    """The end of an answer's first quote to a "why" question: the sentence after it too, when the
-    quote itself gives no reason. The sentence closest to "why could raising rural benefits too
+    """The end of a quote answering a "why" question: the sentence after it too, when the quote
+    itself gives no reason. The sentence closest to "why could raising rural benefits too
     fast cause problems?" restates it ("… too fast an increase … could also be a problem"); the
     reason comes next ("Farmers have lower incomes and might have difficulty paying …")."""
     if next_end is None or _GIVES_REASON.search(doc.text[s:e]):
@@ -756,7 +756,7 @@ def build_answer(
     """Number the quotes, write the text with markers and the references.
 
     ``following`` maps (doc_id, sentence start) to the end of the sentence after it, for the
-    first quote of an answer to "why" (see ``_with_reason``)."""
+    quotes of an answer to "why" (see ``_with_reason``)."""
     if not answered or not groups:
         return Answer(question=question, answered=False, text=NOT_COVERED, passages=tuple(passages))
     taken: list[tuple[str, int, int]] = []
@@ -770,7 +770,7 @@ def build_answer(
         for c in group:
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
-            if following and not points and not placed and _ASKS_WHY.search(question):
+            if following and not placed and _ASKS_WHY.search(question):
                 e = _with_reason(doc, s, e, following.get((doc.doc_id, c.start)))
             # A quote widened to the sentence before it may now cover an earlier quote, which then
             # gives the context: quote the sentence alone (and nothing twice).

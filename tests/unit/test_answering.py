@@ -392,9 +392,11 @@ def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it
     why = "Why could raising benefits too fast cause problems?"
     answer = answering.build_answer(why, [[restates]], {"a": doc}, {}, [p], True, following)
     assert [c.quote for c in answer.citations] == [text[:68]]
-    # Only the answer's first quote grows, and the reason is not quoted twice.
+    # The reason is not quoted twice; a later quote that gives no reason grows too.
     answer = answering.build_answer(why, [[restates], [reason]], {"a": doc}, {}, [p], True, following)
     assert [c.quote for c in answer.citations] == [text[:68]]
+    answer = answering.build_answer(why, [[pooled], [restates]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[93:133], text[:68]]
     # Not for other questions, not for a quote that gives its own reason, not past a paragraph.
     answer = answering.build_answer("What could be a problem?", [[restates]], {"a": doc}, {}, [p], True, following)
     assert [c.quote for c in answer.citations] == [text[:40]]
