@@ -469,14 +469,16 @@ class Assistant:
         about_authors = self._asks_about_people(focus)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
-        rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, dtype=np.int64)
-        all_sims = self._retriever.sentence_similarity(rows, vector)  # one call for every passage's sentences
-        offset = 0
-        for position, (hit, (a, b)) in enumerate(zip(hits, ranges)):
+        if query == question:  # retrieval scored these sentences against this very vector
+            sims_of = [hit.sentence_sims for hit in hits]
+        else:  # a follow-up: the sentence is chosen by its own words (above)
+            rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, dtype=np.int64)
+            every = self._retriever.sentence_similarity(rows, vector)
+            sims_of = np.split(every, np.cumsum([b - a for a, b in ranges])[:-1]) if ranges else []
+        for position, (hit, (a, b), sims) in enumerate(zip(hits, ranges, sims_of)):
             passage = self._passages[hit.row]
             text = self._documents[passage.doc_id].text
             svecs = np.asarray(self._retriever.sentence_vectors[a:b])
-            sims, offset = all_sims[offset : offset + b - a], offset + b - a
             for i, srow in enumerate(range(a, b)):
                 _, s, e = self._sentences[srow]
                 if srow > a:

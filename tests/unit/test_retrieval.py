@@ -136,10 +136,20 @@ def test_a_question_sentence_never_stands_for_its_passage():
     cands = np.array([0, 1])
     plain = Retriever(None, None, None, np.array([0, 0]), vecs, ranges)
     asks = Retriever(None, None, None, np.array([0, 0]), vecs, ranges, np.array([True, False, False]))
-    cos, rows = plain._best_sentences(cands, q)
+    cos, rows, _, _ = plain._best_sentences(cands, q)
     assert rows.tolist() == [0, 2] and cos.tolist() == pytest.approx([1.0, 0.0])
-    cos, rows = asks._best_sentences(cands, q)
+    cos, rows, sims, starts = asks._best_sentences(cands, q)
     assert rows.tolist() == [1, 2] and cos.tolist() == pytest.approx([0.6, 0.0])
+    # Every sentence's own similarity comes back too (the question's unmasked), each passage's from its start.
+    assert sims.tolist() == pytest.approx([1.0, 0.6, 0.0]) and starts.tolist() == [0, 2]
+
+
+def test_a_hit_carries_its_sentences_similarities_for_the_answer(fake_index, encoder):
+    qa = Assistant.load(fake_index, encoder=encoder)
+    vector, _, hits = qa._search("why do few migrant workers return to the countryside?", 5, None, FusionSettings())
+    for hit in hits:
+        a, b = qa._retriever.sentence_ranges[hit.row]
+        assert hit.sentence_sims.tolist() == pytest.approx(qa._retriever.sentence_similarity(np.arange(a, b), vector).tolist())
 
 
 def test_a_long_sentence_is_as_close_as_half_its_best_word_window(monkeypatch):
