@@ -671,9 +671,10 @@ _NAMED = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][a-z]+\b")
 
 def names_a_place(sentence: str, question: str) -> bool:
     """Whether the sentence names something the question does not: for "which cities …?", a
-    sentence on hukou restrictions that names no city is no answer."""
-    asked = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-    return any(w.lower() not in asked for w in _NAMED.findall(sentence.strip()))
+    sentence on hukou restrictions that names no city is no answer. A name sharing its first four
+    letters with a word of the question is the question's own ("China" for "Chinese cities")."""
+    asked = {w.lower()[:4] for w in re.findall(r"[\w’'-]+", question)}
+    return any(w.lower()[:4] not in asked for w in _NAMED.findall(sentence.strip()))
 
 
 def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confidence: float) -> bool:
@@ -692,7 +693,8 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
             return False
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False
-    if _ASKS_PLACE.match(question) and not any(names_a_place(_quoted(c, ev.previous), question) for g in groups for c in g):
+    # The answer's lead quote must name one: a place named in some later quote answers little.
+    if _ASKS_PLACE.match(question) and not any(names_a_place(_quoted(c, ev.previous), question) for c in groups[0]):
         return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
     if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):

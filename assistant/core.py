@@ -163,11 +163,6 @@ class Assistant:
                 ranges[prow, 0] = srow
             ranges[prow, 1] = srow + 1
             asks[srow] = sentences.is_question(loaded.documents[passages[prow].doc_id].text[s:e])
-        window_ranges = np.zeros((len(loaded.sentences), 2), dtype=np.int64)
-        for wrow, (srow, _, _) in enumerate(loaded.windows):
-            if window_ranges[srow, 1] == 0:
-                window_ranges[srow, 0] = wrow
-            window_ranges[srow, 1] = wrow + 1
         rows_by_doc: dict[str, list[int]] = {}
         for row, p in enumerate(passages):
             rows_by_doc.setdefault(p.doc_id, []).append(row)
@@ -179,8 +174,7 @@ class Assistant:
         self._documents = loaded.documents
         self._passages = passages
         self._sentences = loaded.sentences
-        self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges, asks,
-                                    loaded.window_vectors, window_ranges)
+        self._retriever = Retriever(dense, lexical, doc_lexical, passage_doc, loaded.sentence_vectors, ranges, asks)
         self._rows_by_doc = rows_by_doc
         # Words a question may use to name a document rather than its content ("Xin Baoying's
         # paper", a source's name): known, so such a question is not refused as naming something

@@ -23,7 +23,7 @@ from .errors import AssistantError, DocumentExistsError, IndexIncompatibleError,
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
-from .sentences import split_spans, window_spans
+from .sentences import split_spans
 from .types import Passage
 
 
@@ -44,10 +44,8 @@ class _DocPart:
 
     passages: list[Passage]
     sentences: list[tuple[int, int, int]]  # (passage index within the doc, start, end)
-    windows: list[tuple[int, int, int]]  # (sentence index within the doc, start, end)
     passage_vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
-    window_vectors: np.ndarray | None = None
 
 
 def _compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bool:
@@ -76,31 +74,23 @@ def _previous_parts(gen: Path) -> dict[str, _DocPart] | None:
         pvecs = vectors.all_vectors(vectors.load(gen / "vectors.faiss"))
     except (AssistantError, OSError, ValueError, KeyError, RuntimeError):
         return None  # nothing usable: build from scratch
-    if len(pvecs) != len(loaded.passages):
+    if len(pvecs) != len(loaded.passages) or len(loaded.sentence_vectors) != len(loaded.sentences):
         return None
     parts: dict[str, _DocPart] = {}
     first_row: dict[str, int] = {}
     for row, p in enumerate(loaded.passages):
-        part = parts.setdefault(p.doc_id, _DocPart([], [], []))
+        part = parts.setdefault(p.doc_id, _DocPart([], []))
         first_row.setdefault(p.doc_id, row)
         part.passages.append(p)
     srows: dict[str, list[int]] = {}
-    sentence_doc: list[str] = []
     for srow, (prow, s, e) in enumerate(loaded.sentences):
         doc_id = loaded.passages[prow].doc_id
         parts[doc_id].sentences.append((prow - first_row[doc_id], s, e))
         srows.setdefault(doc_id, []).append(srow)
-        sentence_doc.append(doc_id)
-    wrows: dict[str, list[int]] = {}
-    for wrow, (srow, s, e) in enumerate(loaded.windows):
-        doc_id = sentence_doc[srow]
-        parts[doc_id].windows.append((srow - srows[doc_id][0], s, e))
-        wrows.setdefault(doc_id, []).append(wrow)
     for doc_id, part in parts.items():
         a = first_row[doc_id]
         part.passage_vectors = pvecs[a : a + len(part.passages)]
         part.sentence_vectors = np.asarray(loaded.sentence_vectors[srows.get(doc_id, [])], dtype=np.float32)
-        part.window_vectors = np.asarray(loaded.window_vectors[wrows.get(doc_id, [])], dtype=np.float32)
     return parts
 
 
@@ -108,8 +98,7 @@ def _new_part(doc: ParsedDocument, encoder: Encoder, settings: ChunkSettings) ->
     passages = chunk_document(doc, encoder.count_tokens, encoder.max_tokens, settings)
     text = doc.document.text
     sentences = [(i, s, e) for i, p in enumerate(passages) for s, e in split_spans(text, p.start, p.end)]
-    windows = [(j, ws, we) for j, (_, s, e) in enumerate(sentences) for ws, we in window_spans(text, s, e)]
-    return _DocPart(passages, sentences, windows)
+    return _DocPart(passages, sentences)
 
 
 def _head(p: Passage, settings: ChunkSettings) -> str:
@@ -344,35 +333,30 @@ def _update(
         if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
 
-        # Embed what is new: the sentences, their windows, and only those passages that have no sentence.
+        # Embed what is new: the sentences, and only those passages that have none.
         todo = [part for part in parts if part.passage_vectors is None]
         texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
-        sentence_texts, window_texts, own_texts = [], [], []
+        sentence_texts, own_texts = [], []
         for part in todo:
             doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
             sentence_texts.append([doc_text[s:e] for _, s, e in part.sentences])
-            window_texts.append([doc_text[s:e] for _, s, e in part.windows])
             own_texts.append(_own_texts(part, settings))
         # Each distinct text once (the same sentence can recur).
-        every = (t for texts in (*sentence_texts, *window_texts, *own_texts) for t in texts if t)
+        every = (t for texts in (*sentence_texts, *own_texts) for t in texts if t)
         row = {text: i for i, text in enumerate(dict.fromkeys(every))}
         unique = encoder.encode(list(row), progress=progress) if row else np.zeros((0, encoder.dim), np.float32)
-        for part, sentences_of, windows_of, own in zip(todo, sentence_texts, window_texts, own_texts, strict=True):
+        for part, sentences_of, own in zip(todo, sentence_texts, own_texts, strict=True):
             part.sentence_vectors = unique[[row[t] for t in sentences_of]].reshape(-1, encoder.dim)
-            part.window_vectors = unique[[row[t] for t in windows_of]].reshape(-1, encoder.dim)
             part.passage_vectors = _passage_vectors(part, own, lambda t: unique[row[t]], encoder.dim)
         embedded = sum(len(part.passages) for part in todo)
 
         passages = [p for part in parts for p in part.passages]
         pvecs = np.concatenate([part.passage_vectors for part in parts]).astype(np.float32)
         svecs = np.concatenate([part.sentence_vectors for part in parts]).astype(np.float32).reshape(-1, encoder.dim)
-        wvecs = np.concatenate([part.window_vectors for part in parts]).astype(np.float32).reshape(-1, encoder.dim)
-        sentences, windows, base, sbase = [], [], 0, 0
+        sentences, base = [], 0
         for part in parts:
             sentences += [(base + i, s, e) for i, s, e in part.sentences]
-            windows += [(sbase + j, s, e) for j, s, e in part.windows]
             base += len(part.passages)
-            sbase += len(part.sentences)
 
         tmp = writer.tmp
         store.write_jsonl(tmp / "documents.jsonl", (p.document.to_dict() for p in parsed))
@@ -382,8 +366,6 @@ def _update(
         )
         store.write_jsonl(tmp / "sentences.jsonl", ({"passage": r, "start": s, "end": e} for r, s, e in sentences))
         np.save(tmp / "sentence_vectors.npy", svecs, allow_pickle=False)
-        store.write_jsonl(tmp / "windows.jsonl", ({"sentence": r, "start": s, "end": e} for r, s, e in windows))
-        np.save(tmp / "window_vectors.npy", wvecs, allow_pickle=False)
         vectors.save(vectors.build(pvecs), tmp / "vectors.faiss")
         (tmp / "bm25").mkdir()
         LexicalIndex.build([_seen_text(p, settings) for p in passages]).save(tmp / "bm25")
@@ -403,8 +385,7 @@ def _update(
                 "chunking": settings.to_dict(),
                 "ingest_version": INGEST_VERSION,
                 "lexical": LEXICAL_SETTINGS,
-                "counts": {"documents": len(parsed), "passages": len(passages), "sentences": len(sentences),
-                           "windows": len(windows)},
+                "counts": {"documents": len(parsed), "passages": len(passages), "sentences": len(sentences)},
                 "documents": per_doc,
                 "excluded": plan.excluded,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

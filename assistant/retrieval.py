@@ -3,12 +3,11 @@
 For a question, candidates are the union of FAISS's nearest passages and
 BM25's best passages. Each candidate gets
 
-* dense   = (1 - σ) · cos(question, passage) + σ · max sim(question, sentence in passage)
+* dense   = (1 - σ) · cos(question, passage) + σ · max cos(question, sentence in passage)
   (the passage vector is the length-weighted mean of its sentences' vectors,
   see indexing._passage_vectors; the best single sentence catches a
   paraphrased one-sentence answer that the mean dilutes; a sentence that asks,
-  such as an interviewer's question, never counts as the best one; sim also
-  reads a long sentence's word windows, see ``Retriever.sentence_similarity``);
+  such as an interviewer's question, never counts as the best one);
 * lexical = BM25 of the passage (English stems, stop words and question words removed);
 * doc     = BM25 of the whole document (names and places that the passage itself omits).
 
@@ -44,10 +43,6 @@ SOURCE_DOCUMENT_WEIGHT = 0.5
 CANDIDATES = 100  # from each side, before fusion
 FUSED_HEAD = 3  # ranks taken by the fused order before the reserved ones
 SENTENCE_SLOTS = 2  # ranks after the head reserved for the best-sentence passages
-WINDOW_WEIGHT = 0.5  # ω: share of a long sentence's similarity taken from its best word window
-# Up to this many windows, a question is scored against all of them in one product (about 20 µs
-# for the seeds' 511) rather than gathering the candidates' ones, whose bookkeeping costs more.
-SCAN_ALL_WINDOWS = 4096
 
 
 @dataclass(frozen=True)
@@ -69,8 +64,8 @@ class Hit:
     lexical: float  # raw BM25 of the passage
     best_sentence: int  # row of the passage's sentence closest to the question (-1: none)
     sentence_cos: float
-    # sentence_similarity of each of the passage's sentences, in order: the answer's evidence
-    # reuses them rather than scoring the same sentences against the same vector again.
+    # The cosine of each of the passage's sentences, in order: the answer's evidence reuses
+    # them rather than scoring the same sentences against the same vector again.
     sentence_sims: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32), compare=False)
 
 
@@ -122,8 +117,6 @@ class Retriever:
         sentence_vectors: np.ndarray,
         sentence_ranges: np.ndarray,  # (passages, 2): first sentence row, end row
         sentence_asks: np.ndarray | None = None,  # per sentence row: it is a question (see below)
-        window_vectors: np.ndarray | None = None,
-        window_ranges: np.ndarray | None = None,  # (sentences, 2): first window row, end row
     ) -> None:
         self.dense_index = dense_index
         self.lexical = lexical
@@ -132,15 +125,6 @@ class Retriever:
         self.sentence_vectors = sentence_vectors
         self.sentence_ranges = sentence_ranges
         self.sentence_asks = sentence_asks
-        self.window_vectors = window_vectors
-        self.window_ranges = window_ranges
-        if window_vectors is not None:
-            # Per sentence row, its place among the sentences that have windows (-1: none), and
-            # where each of those sentences' windows start: one reduceat gives every best window.
-            has = window_ranges[:, 1] > window_ranges[:, 0]
-            self._window_slot = np.full(len(window_ranges), -1, dtype=np.int64)
-            self._window_slot[has] = np.arange(int(has.sum()))
-            self._window_starts = window_ranges[has, 0]
         self.n = len(passage_doc)
         self.n_docs = int(passage_doc.max()) + 1 if self.n else 0
 
@@ -197,35 +181,8 @@ class Retriever:
         ]
 
     def sentence_similarity(self, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """How close each sentence row of ``rows`` is to the question vector ``q``.
-
-        One vector for a long sentence averages all it says, and can sit far from a question
-        about one part of it: "The household registration (hukou) system and its associated
-        urban-rural welfare provision disparities are seen as the greatest barriers to the free
-        movement of labor across regions" has cosine 0.44 with "what is the main obstacle to
-        workers moving freely between regions?", its last 13 words 0.77. So a sentence over
-        WINDOW_WORDS words has a vector per word window as well, and its similarity is
-        (1 - ω) · cos(sentence) + ω · max(cos(sentence), cos(best window)).
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        sims = np.asarray(self.sentence_vectors[rows], dtype=np.float32) @ q
-        if self.window_vectors is None or not len(rows):
-            return sims
-        slots = self._window_slot[rows]
-        has = slots >= 0
-        if not has.any():
-            return sims
-        if len(self.window_vectors) <= SCAN_ALL_WINDOWS:
-            every = np.asarray(self.window_vectors, dtype=np.float32) @ q
-            best_window = np.maximum.reduceat(every, self._window_starts)[slots[has]]
-        else:
-            first, end = self.window_ranges[rows[has], 0], self.window_ranges[rows[has], 1]
-            lengths = end - first
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            wrows = np.repeat(first - starts, lengths) + np.arange(lengths.sum())
-            best_window = np.maximum.reduceat(np.asarray(self.window_vectors[wrows], dtype=np.float32) @ q, starts)
-        sims[has] = (1 - WINDOW_WEIGHT) * sims[has] + WINDOW_WEIGHT * np.maximum(sims[has], best_window)
-        return sims
+        """Cosine of each sentence row of ``rows`` with the question vector ``q``."""
+        return np.asarray(self.sentence_vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32) @ q
 
     def _best_sentences(self, cands: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per candidate passage: the best sentence's similarity and row (-1 where it has none);

@@ -98,24 +98,3 @@ def is_question(sentence: str) -> bool:
     quoted as evidence, and it never counts as a passage's closest sentence in retrieval.
     """
     return sentence.rstrip("\"'”’) \n").endswith("?")
-
-
-# A sentence longer than WINDOW_WORDS words also gets a vector for each run of WINDOW_WORDS words,
-# WINDOW_STRIDE apart (retrieval.Retriever.sentence_similarity). Chosen on the 339 labelled
-# questions (BENCHMARKS.md): windows of 14, 16 and 20 words, strides of a half and a quarter.
-WINDOW_WORDS = 20
-WINDOW_STRIDE = 10
-_WORD = re.compile(r"\S+")
-
-
-def window_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of the overlapping word windows of the sentence ``text[start:end]``; none for a
-    sentence of WINDOW_WORDS words or fewer. The last window ends with the sentence."""
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
-    if len(words) <= WINDOW_WORDS:
-        return []
-    spans = []
-    for i in range(0, len(words) - WINDOW_WORDS + WINDOW_STRIDE, WINDOW_STRIDE):
-        last = min(i + WINDOW_WORDS, len(words)) - 1
-        spans.append((words[i][0], words[last][1]))
-    return spans

@@ -11,8 +11,6 @@ Layout::
         passages.jsonl     one Passage per line, in vector order
         sentences.jsonl    every sentence span of every passage: {passage, start, end}
         sentence_vectors.npy  one unit vector per sentence (float32, no pickle)
-        windows.jsonl      the word windows of sentences over 20 words: {sentence, start, end}
-        window_vectors.npy one unit vector per window
         vectors.faiss      FAISS index of the passages' unit vectors (inner product)
         bm25/              bm25s's own files over passages (arrays as .npy, vocabulary as JSON)
         bm25_documents/    the same over whole documents
@@ -44,8 +42,7 @@ from .types import Document, Passage
 
 FORMAT = "policyqa-index"
 # 2: passage vectors are the mean of their sentences' vectors (1: embedded on their own).
-# 3: long sentences' word windows have vectors too (windows.jsonl, window_vectors.npy).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2  # the live one and the one before it, for readers still on it
@@ -134,8 +131,6 @@ class LoadedGeneration:
     passages: list[Passage]
     sentences: list[tuple[int, int, int]]  # (passage row, start, end)
     sentence_vectors: np.ndarray  # a view of the memory-mapped file
-    windows: list[tuple[int, int, int]]  # (sentence row, start, end), in sentence order
-    window_vectors: np.ndarray  # a view of the memory-mapped file
 
 
 def read_generation(gen: Path) -> LoadedGeneration:
@@ -146,12 +141,7 @@ def read_generation(gen: Path) -> LoadedGeneration:
     svecs = np.load(gen / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
     if len(svecs) != len(sentences) or any(not 0 <= r < len(passages) for r, _, _ in sentences):
         raise ValueError(f"{len(svecs)} sentence vectors for {len(sentences)} sentences")
-    windows = [(int(r["sentence"]), int(r["start"]), int(r["end"])) for r in read_jsonl(gen / "windows.jsonl")]
-    wvecs = np.load(gen / "window_vectors.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
-    owners = [r for r, _, _ in windows]
-    if len(wvecs) != len(windows) or owners != sorted(owners) or any(not 0 <= r < len(sentences) for r in owners):
-        raise ValueError(f"{len(wvecs)} window vectors for {len(windows)} windows of {len(sentences)} sentences")
-    return LoadedGeneration(documents, passages, sentences, svecs, windows, wvecs)
+    return LoadedGeneration(documents, passages, sentences, svecs)
 
 
 # ---------------------------------------------------------------- writing

@@ -63,7 +63,7 @@ def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(re
     assert a.answered and "migrant workers, people who work in flexible jobs" in a.citations[0].quote
     assert "Zhang" not in real_qa._focus("Who stands to gain most directly from urban-rural integration, in Zhang Yi's view?")
     # Asked about the man himself, his introduction is the answer.
-    a = real_qa.ask("What is Zhang Yi's academic post?")
+    a = real_qa.ask("What is Zhang Yi's job title and institution?")
     assert a.answered and "Deputy Dean of School of Public Economics" in a.citations[0].quote
     # "When does he think …" asks for a time that may have no number ("in the long run").
     assert real_qa.ask("When does Zhang Yi think city dwellers will start to gain from integration?").answered

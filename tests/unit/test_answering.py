@@ -378,6 +378,7 @@ def test_a_question_for_places_by_name_needs_a_quote_that_names_one():
     # Not a capital that only opens the sentence, nor a name the question gave itself.
     assert not answering.names_a_place("Reform has spread across the country.", question)
     assert not answering.names_a_place("Since 2014, Shanghai has led the reform.", "Which cities besides Shanghai did so?")
+    assert not answering.names_a_place("It is a city in China.", "Which Chinese cities did so?")  # the question's own
 
 
 def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it():

@@ -4,7 +4,6 @@ import pytest
 from assistant import Assistant, Passage
 from assistant.errors import InputError
 from assistant.evaluation import evidence_span
-from assistant import retrieval
 from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
 
 
@@ -150,35 +149,6 @@ def test_a_hit_carries_its_sentences_similarities_for_the_answer(fake_index, enc
     for hit in hits:
         a, b = qa._retriever.sentence_ranges[hit.row]
         assert hit.sentence_sims.tolist() == pytest.approx(qa._retriever.sentence_similarity(np.arange(a, b), vector).tolist())
-
-
-def test_a_long_sentence_is_as_close_as_half_its_best_word_window(monkeypatch):
-    # Sentence 0 has windows 0-1 (window 1 is the question's direction), sentence 1 has none.
-    svecs = np.array([[0.6, 0.8], [0.8, 0.6]], dtype=np.float32)
-    wvecs = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
-    r = Retriever(None, None, None, np.array([0]), svecs, np.array([[0, 2]]), None, wvecs, np.array([[0, 2], [2, 2]]))
-    q = np.array([1.0, 0.0], dtype=np.float32)
-    w = retrieval.WINDOW_WEIGHT
-    assert r.sentence_similarity(np.array([0, 1]), q).tolist() == pytest.approx([(1 - w) * 0.6 + w * 1.0, 0.8])
-    assert r.sentence_similarity(np.array([1]), q).tolist() == pytest.approx([0.8])
-    # A window never lowers its sentence: the best of sentence and window counts.
-    q = np.array([0.6, 0.8], dtype=np.float32)
-    assert r.sentence_similarity(np.array([0]), q)[0] == pytest.approx(1.0)
-    # Scored against every window, or against the gathered windows of the rows asked for: the same.
-    rng = np.random.default_rng(0)
-    sv, wv = rng.normal(size=(6, 8)).astype(np.float32), rng.normal(size=(7, 8)).astype(np.float32)
-    wranges = np.array([[0, 3], [3, 3], [3, 4], [4, 4], [4, 7], [7, 7]])
-    r = Retriever(None, None, None, np.array([0]), sv, np.array([[0, 6]]), None, wv, wranges)
-    rows, q = np.array([5, 0, 4, 1, 2]), rng.normal(size=8).astype(np.float32)
-    scanned = r.sentence_similarity(rows, q)
-    monkeypatch.setattr(retrieval, "SCAN_ALL_WINDOWS", 0)
-    assert r.sentence_similarity(rows, q).tolist() == pytest.approx(scanned.tolist())
-    best = [max(sv[i] @ q, max(wv[a:b] @ q)) if b > a else None for i, (a, b) in enumerate(wranges)]
-    assert scanned.tolist() == pytest.approx(
-        [sv[i] @ q if best[i] is None else (1 - w) * (sv[i] @ q) + w * best[i] for i in rows])
-    # Without windows (an index of another kind), sentences alone.
-    plain = Retriever(None, None, None, np.array([0]), svecs, np.array([[0, 2]]))
-    assert plain.sentence_similarity(np.array([0, 1]), np.array([1.0, 0.0], dtype=np.float32)).tolist() == pytest.approx([0.6, 0.8])
 
 
 def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_path, encoder):

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.sentences import WINDOW_STRIDE, WINDOW_WORDS, is_question, split, split_spans, window_spans
+from assistant.sentences import is_question, split, split_spans
 
 
 def test_abbreviations_and_numbers_do_not_end_sentences():
@@ -57,17 +57,3 @@ def test_empty_and_whitespace():
 ])
 def test_is_question(sentence, asks):
     assert is_question(sentence) is asks
-
-
-def test_a_long_sentence_has_overlapping_word_windows_ending_with_it():
-    words = [f"w{i}" for i in range(WINDOW_WORDS + WINDOW_STRIDE + 3)]
-    text = "Before. " + " ".join(words) + ". After."
-    start, end = 8, text.index(". After") + 1
-    spans = window_spans(text, start, end)
-    assert [text[s:e].split() for s, e in spans] == [
-        words[:WINDOW_WORDS], words[WINDOW_STRIDE:WINDOW_STRIDE + WINDOW_WORDS],
-        words[2 * WINDOW_STRIDE:-1] + [words[-1] + "."]]
-    assert spans[0][0] == start and spans[-1][1] == end  # inside the sentence, from its first word to its last
-    # A sentence of WINDOW_WORDS words or fewer is its own only vector.
-    short = " ".join(words[:WINDOW_WORDS])
-    assert window_spans(short, 0, len(short)) == []

@@ -19,7 +19,7 @@ def test_build_writes_plain_files_and_loads(fake_index, encoder):
     gen = live(fake_index)
     names = sorted(p.name for p in gen.iterdir())
     assert names == ["bm25", "bm25_documents", "documents.jsonl", "manifest.json", "passages.jsonl",
-                     "sentence_vectors.npy", "sentences.jsonl", "vectors.faiss", "window_vectors.npy", "windows.jsonl"]
+                     "sentence_vectors.npy", "sentences.jsonl", "vectors.faiss"]
     assert not list(gen.rglob("*.pkl")) and not list(gen.rglob("*.pickle"))
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["format_version"] == store.FORMAT_VERSION
@@ -53,8 +53,7 @@ def test_other_format_version_is_refused(fake_index, encoder):
         Assistant.load(fake_index, encoder=encoder)
 
 
-@pytest.mark.parametrize("damage", ["manifest", "truncate_vectors", "delete_passages", "garbage_passages",
-                                    "shuffled_windows", "pointer"])
+@pytest.mark.parametrize("damage", ["manifest", "truncate_vectors", "delete_passages", "garbage_passages", "pointer"])
 def test_damaged_index_gets_a_clear_message(fake_index, encoder, damage):
     gen = live(fake_index)
     if damage == "manifest":
@@ -68,10 +67,6 @@ def test_damaged_index_gets_a_clear_message(fake_index, encoder, damage):
         f = gen / "passages.jsonl"
         size = f.stat().st_size
         f.write_bytes(b"x" * size)  # same size: only the parser can tell
-    elif damage == "shuffled_windows":
-        f = gen / "windows.jsonl"
-        lines = f.read_text().splitlines(keepends=True)
-        f.write_text("".join([lines[-1], *lines[1:-1], lines[0]]))  # same size, no longer in sentence order
     else:
         (fake_index / "CURRENT").write_text("gen-that-does-not-exist\n")
     with pytest.raises((IndexCorruptError, IndexIncompatibleError)) as err:
@@ -107,20 +102,6 @@ def test_changed_document_is_the_only_one_embedded(corpus, fake_index, encoder):
     old = vectors.all_vectors(vectors.load(qa_before.path / "vectors.faiss"))
     new = vectors.all_vectors(vectors.load(live(fake_index) / "vectors.faiss"))
     assert (new[: len(qa_before.passages) // 3] == old[: len(qa_before.passages) // 3]).all()
-    # So are the reused documents' word windows, still under their own sentences.
-    before, after = store.read_generation(qa_before.path), store.read_generation(live(fake_index))
-    kept = [i for i, (srow, _, _) in enumerate(before.windows)
-            if not before.passages[before.sentences[srow][0]].doc_id.startswith("002")]
-    assert kept and len(after.windows) >= len(kept)
-    moved = {(s, e): i for i, (_, s, e) in enumerate(after.windows)
-             if not after.passages[after.sentences[after.windows[i][0]][0]].doc_id.startswith("002")}
-    order = [moved[before.windows[i][1:]] for i in kept]
-    assert order == sorted(order)  # in the same order
-    for i in kept:
-        j = moved[before.windows[i][1:]]
-        assert (after.window_vectors[j] == before.window_vectors[i]).all()
-        s, e = after.sentences[after.windows[j][0]][1:]
-        assert s <= after.windows[j][1] < after.windows[j][2] <= e
 
 
 def test_a_crash_mid_build_leaves_the_previous_index(corpus, fake_index, encoder, monkeypatch):
