@@ -268,15 +268,15 @@ _ASKS_PERSON = re.compile(
     re.I)
 
 
-def asks_about_authors(question: str, *, names_an_author: bool = False) -> bool:
+def asks_about_authors(question: str, *, person_named: bool = False) -> bool:
     """"Which of the two authors is a professor?", or, of a question naming an author, "where do
     they work?": then a byline is the evidence, not noise. Not "what do the Shandong authors say
     …", where the authors are only the source."""
-    about = _ASKS_AUTHOR.search(question) or (names_an_author and _ASKS_PERSON.search(question))
+    about = _ASKS_AUTHOR.search(question) or (person_named and _ASKS_PERSON.search(question))
     return bool(about) and not _SPEAKS.search(question)
 
 
-def names_an_author(sentence: str, people: Sequence[str]) -> bool:
+def names_a_person(sentence: str, people: Sequence[str]) -> bool:
     """Whether the sentence names one of its document's people, ``people`` (its authors, and
     the speakers of a transcript): a byline, a bio, an interviewee's introduction."""
     return any(len(a) > 3 and a in sentence for a in people)
@@ -641,9 +641,9 @@ def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> Non
         groups.sort(key=lambda g: not any(c.fits_type for c in g))
 
 
-def _quote_span(doc: Document, c: Candidate, prev_start: int | None) -> tuple[int, int]:
+def _quote_span(c: Candidate, prev_start: int | None) -> tuple[int, int]:
     """The cited span: the sentence, or the sentence before it too when it leans back on it."""
-    if prev_start is not None and _LEANS_BACK.match(doc.text[c.start : c.end]):
+    if prev_start is not None and _LEANS_BACK.match(c.passage.text[c.start - c.passage.start : c.end - c.passage.start]):
         return prev_start, c.end
     return c.start, c.end
 
@@ -709,12 +709,10 @@ def _context(c: Candidate) -> str:
 
 
 def _quoted(c: Candidate, previous: dict[tuple[str, int], int]) -> str:
-    """The words an answer quotes for the candidate: its sentence, and the one before when it
-    leans back on it ("In 2016 it was designated …")."""
-    start = c.start
-    if _LEANS_BACK.match(c.passage.text[c.start - c.passage.start :]):
-        start = previous.get((c.passage.doc_id, c.start), c.start)
-    return c.passage.text[max(start, c.passage.start) - c.passage.start : c.end - c.passage.start]
+    """The words an answer quotes for the candidate (``_quote_span``: "In 2016 it was designated
+    …" brings the sentence before it, which is in the same passage)."""
+    s, e = _quote_span(c, previous.get((c.passage.doc_id, c.start)))
+    return c.passage.text[s - c.passage.start : e - c.passage.start]
 
 
 def _group_text(group: list[Candidate]) -> str:
@@ -771,7 +769,7 @@ def build_answer(
         placed = []
         for c in group:
             doc = documents[c.passage.doc_id]
-            s, e = _quote_span(doc, c, previous_sentence.get((doc.doc_id, c.start)))
+            s, e = _quote_span(c, previous_sentence.get((doc.doc_id, c.start)))
             if following and not placed and _ASKS_WHY.search(question):
                 e = _with_reason(doc, s, e, following.get((doc.doc_id, c.start)))
             # A quote widened to the sentence before it may now cover an earlier quote, which then

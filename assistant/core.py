@@ -371,7 +371,7 @@ class Assistant:
 
     def _asks_about_people(self, question: str) -> bool:
         """Whether the question asks about a document's people rather than quoting them."""
-        return answering.asks_about_authors(question, names_an_author=self._named_by_authors(question) is not None)
+        return answering.asks_about_authors(question, person_named=self._named_by_authors(question) is not None)
 
     def _named_by_authors(self, query: str) -> np.ndarray | None:
         """Mask of the passages of the one document whose authors the question names most, if any.
@@ -481,7 +481,7 @@ class Assistant:
                     following[(passage.doc_id, s)] = self._sentences[srow + 1][2]
                 if self._retriever.sentence_asks[srow]:
                     continue  # an interviewer's question is never evidence
-                if not about_authors and answering.names_an_author(text[s:e], self._people[passage.doc_id]):
+                if not about_authors and answering.names_a_person(text[s:e], self._people[passage.doc_id]):
                     continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),

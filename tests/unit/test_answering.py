@@ -216,13 +216,13 @@ def test_a_question_about_the_authors_keeps_them_and_one_quoting_them_does_not()
 def test_a_question_naming_an_author_may_ask_about_the_person():
     where = "Where do Xin Baoying and Pang Jiaping work?"
     assert not answering.asks_about_authors(where)  # nothing says these are authors ...
-    assert answering.asks_about_authors(where, names_an_author=True)  # ... unless the index knows them
-    assert answering.asks_about_authors("What university is Su Hongwen at?", names_an_author=True)
-    assert answering.asks_about_authors("Who is Fan Shide?", names_an_author=True)
+    assert answering.asks_about_authors(where, person_named=True)  # ... unless the index knows them
+    assert answering.asks_about_authors("What university is Su Hongwen at?", person_named=True)
+    assert answering.asks_about_authors("Who is Fan Shide?", person_named=True)
     # Naming an author only to ask what they say: the byline is still not the answer.
-    assert not answering.asks_about_authors("What does Su Hongwen say about talent?", names_an_author=True)
-    assert not answering.asks_about_authors("Where does Su Hongwen see the biggest obstacle?", names_an_author=True)
-    assert not answering.asks_about_authors("Why do migrant workers go home?", names_an_author=True)
+    assert not answering.asks_about_authors("What does Su Hongwen say about talent?", person_named=True)
+    assert not answering.asks_about_authors("Where does Su Hongwen see the biggest obstacle?", person_named=True)
+    assert not answering.asks_about_authors("Why do migrant workers go home?", person_named=True)
 
 
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
@@ -273,15 +273,15 @@ def test_the_speakers_of_a_transcript_are_its_people_by_their_full_names():
     assert answering.speakers(text) == ["Zhang Yi"]  # not the interviewer, whose turns ask; titles dropped
     assert answering.speakers("Zhang: once is not a transcript.") == []
     assert answering.speakers("Wang: one.\nWang: two.\n") == ["Wang"]  # no fuller name in the text
-    assert answering.names_an_author("Professor Zhang Yi, Deputy Dean, talks about reform.", ("X Y", "Zhang Yi"))
+    assert answering.names_a_person("Professor Zhang Yi, Deputy Dean, talks about reform.", ("X Y", "Zhang Yi"))
 
 
 def test_a_byline_names_an_author_of_its_own_document():
     from assistant.types import Document
 
     doc = Document("d", "T", ("Xin Baoying", "Pang Jiaping"), "2021-02-18", "src", "text")
-    assert answering.names_an_author("Xin Baoying and Pang Jiaping are from the Shandong Institute.", doc.authors)
-    assert not answering.names_an_author("Talent holds the key to integrated development.", doc.authors)
+    assert answering.names_a_person("Xin Baoying and Pang Jiaping are from the Shandong Institute.", doc.authors)
+    assert not answering.names_a_person("Talent holds the key to integrated development.", doc.authors)
     terms = answering.metadata_terms(doc)
     assert "xin" in terms and "pang" in terms and "2021" not in terms  # a year alone names no document
 

@@ -151,18 +151,22 @@ def test_a_hit_carries_its_sentences_similarities_for_the_answer(fake_index, enc
         assert hit.sentence_sims.tolist() == pytest.approx(qa._retriever.sentence_similarity(np.arange(a, b), vector).tolist())
 
 
-def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_path, encoder):
+def _authored(tmp_path, encoder, docs: dict[str, tuple[str, str]]) -> Assistant:
+    """An index of Markdown files named by ``docs``' keys, each with its (author, text)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    docs = {
-        "a": ("Shanghai Daily", "Shanghai merged its urban and rural pension schemes in 2014. Pensions rose."),
-        "b": ("Mei Lanfang", "Shanghai builds rural roads. Housing for migrant workers is scarce in cities."),
-        "c": ("Tao Ran", "Rural land contract reform separates ownership rights from management rights."),
-    }
     for name, (author, text) in docs.items():
         (corpus / f"{name}.md").write_text(f"---\ntitle: Paper {name}\nauthors: {author}\n---\n\n{text}\n", encoding="utf-8")
     Assistant.build(corpus, tmp_path / "index", encoder=encoder)
-    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    return Assistant.load(tmp_path / "index", encoder=encoder)
+
+
+def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_path, encoder):
+    qa = _authored(tmp_path, encoder, {
+        "a": ("Shanghai Daily", "Shanghai merged its urban and rural pension schemes in 2014. Pensions rose."),
+        "b": ("Mei Lanfang", "Shanghai builds rural roads. Housing for migrant workers is scarce in cities."),
+        "c": ("Tao Ran", "Rural land contract reform separates ownership rights from management rights."),
+    })
     assert {h.doc_id for h in qa.search("What does Mei say about rural roads and land?", k=5)} == {"b"}
     # Two documents' authors named once each: a comparison, so neither is chosen.
     assert qa._named_by_authors("What do Tao and Lanfang say about rural land?") is None
@@ -172,16 +176,10 @@ def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_p
 
 
 def test_a_whole_authors_name_leaves_the_focus_even_when_a_part_of_it_is_common(tmp_path, encoder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    docs = {
+    qa = _authored(tmp_path, encoder, {
         "a": ("Pang Jiaping", "Talent flows between city and countryside. Pang Jiaping is from Shandong."),
         "b": ("Tao Ran", "Rural land reform. As Pang (2023) found, industries merge slowly."),
-    }
-    for name, (author, text) in docs.items():
-        (corpus / f"{name}.md").write_text(f"---\ntitle: Paper {name}\nauthors: {author}\n---\n\n{text}\n", encoding="utf-8")
-    Assistant.build(corpus, tmp_path / "index", encoder=encoder)
-    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    })
     # "Pang" alone names neither document (both texts hold it), but "Pang Jiaping" is one author.
     assert qa._named_by_authors("What does Pang say about land reform?") is None
     focus = qa._focus("What does Pang Jiaping say about talent flows between city and countryside?")
