@@ -460,6 +460,7 @@ class Assistant:
         candidates, previous, following = [], {}, {}
         holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
+        first = answering.ranked_first_form(question)
         about_authors = self._asks_about_people(focus)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
@@ -488,6 +489,7 @@ class Assistant:
                     hit.score / top, position, svecs[i],
                     holds_what_is_asked is not None and holds_what_is_asked(text[s:e]),
                     form is not None and form.search(text[s:e]) is not None,
+                    first is not None and first.search(text[s:e]) is not None,
                 ))
         # Known terms of the whole question (its source words and authors' names too) over the
         # focus's terms: a question naming a known source scores above 1. Measured: counting the

@@ -17,7 +17,8 @@ reach the model, so a refit now gives slightly different weights (seventh sessio
 1. Evidence weights: a listwise logistic (softmax) model over each question's
    candidate sentences, fitted on the answerable "tune" questions to put the
    labelled evidence first; features are Candidate.features() (cosine, key-term
-   share, passage score, asked-for type, passage position). Prints the weights
+   share, passage score, asked-for type, passage position, answer form, ranks first).
+   Prints the weights
    scaled to cosine = 1 and evidence@1/@3 per split with them.
 2. Logistic regression of answerable vs unanswerable on the confidence
    features (best sentence's cosine, known-term share, topicality); prints the

@@ -305,6 +305,30 @@ def test_answer_form_lifts_the_sentence_that_answers():
     assert [g[0] for g in select_evidence([restates, answers])][0] is answers
 
 
+def test_ranked_first_form_matches_the_same_kind_of_thing():
+    obstacle = answering.ranked_first_form("What is the single greatest barrier to reviving the countryside?")
+    assert obstacle is not None
+    assert obstacle.search("Therefore, the lack of talent is the biggest obstacle to rural revitalization.")
+    assert not obstacle.search("First, there are barriers to the mobility of the workforce.")  # names, does not rank
+    assert not obstacle.search("Migrants are the main force for building a new countryside.")  # first, but no obstacle
+    aim = answering.ranked_first_form("What is the central aim of the countryside revival strategy?")
+    assert aim is not None and aim.search("The core of rural revitalization is to help the farmers live an affluent life.")
+    factor = answering.ranked_first_form("On what does the success of the strategy ultimately depend?")
+    assert factor is not None and factor.search("The key to implementing the strategy lies in people.")
+    thing = answering.ranked_first_form("What is the main thing holding back rural revitalization?")
+    assert thing is not None and thing.search("the lack of talent is the biggest obstacle")
+    # Counting main challenges, or asking about a thing without ranking it, is another question.
+    assert answering.ranked_first_form("How many main challenges are named in the conclusion?") is None
+    assert answering.ranked_first_form("What obstacles block migrant citizenization?") is None
+
+
+def test_ranked_first_outweighs_a_closer_neighbour_from_a_better_passage():
+    v = np.array([1.0, 0.0], dtype=np.float32)
+    neighbour = Candidate(P1, 0, 10, 0.64, 0.1, 1.0, 0, v)
+    ranks_it_first = Candidate(P1, 20, 30, 0.58, 0.0, 0.86, 1, v, ranks_first=True)
+    assert [g[0] for g in select_evidence([neighbour, ranks_it_first])][0] is ranks_it_first
+
+
 def test_follow_up_detection_and_rewriting():
     history = [("What support did Huichuan give returning migrant workers?", "...")]
     assert is_follow_up("and what about their children's schooling?")
