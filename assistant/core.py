@@ -457,11 +457,12 @@ class Assistant:
             focus = self._focus(question)
             vector = self.encoder.encode([focus])[0]
         q_terms = lexical.idf(sorted(answering.key_terms(focus)))
-        candidates, previous, following = [], {}, {}
+        candidates, previous, following, person_sentences = [], {}, {}, set()
         holds_what_is_asked = answering.quantity_check(question, set(q_terms), set(lexical.known_terms(focus)))
         form = answering.answer_form(question)
         first = answering.ranked_first_form(question)
-        about_authors = self._asks_about_people(focus)
+        person_named = self._named_by_authors(focus) is not None
+        about_authors = answering.asks_about_authors(focus, person_named=person_named)
         top = max(hits[0].score, 1e-9) if hits else 1.0
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
         if query == question:  # retrieval scored these sentences against this very vector
@@ -482,8 +483,11 @@ class Assistant:
                     following[(passage.doc_id, s)] = self._sentences[srow + 1][2]
                 if self._retriever.sentence_asks[srow]:
                     continue  # an interviewer's question is never evidence
-                if not about_authors and answering.names_a_person(text[s:e], self._people[passage.doc_id]):
-                    continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
+                if answering.names_a_person(text[s:e], self._people[passage.doc_id]):
+                    if not about_authors:
+                        continue  # "Xin Baoying and Pang Jiaping are from …": a byline, not evidence
+                    if person_named:
+                        person_sentences.add((passage.doc_id, s))
                 candidates.append(answering.Candidate(
                     passage, s, e, float(sims[i]), answering.term_share(q_terms, text[s:e]),
                     hit.score / top, position, svecs[i],
@@ -498,7 +502,8 @@ class Assistant:
         unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
         unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
         topicality = float(vector @ self._centroid()) if len(vector) else 0.0
-        return answering.Evidence(query, focus, hits, candidates, previous, known, topicality, unknown, following)
+        return answering.Evidence(
+            query, focus, hits, candidates, previous, known, topicality, unknown, following, frozenset(person_sentences))
 
     def _centroid(self) -> np.ndarray:
         """The mean of the corpus's sentence vectors: what the corpus as a whole is about.

@@ -65,6 +65,11 @@ def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(re
     # Asked about the man himself, his introduction is the answer.
     a = real_qa.ask("What is Zhang Yi's job title and institution?")
     assert a.answered and "Deputy Dean of School of Public Economics" in a.citations[0].quote
+    # ... even asked in words the corpus hardly uses, which the confidence model alone would refuse.
+    a = real_qa.ask("What is Zhang Yi's academic post?")
+    assert a.answered and "Deputy Dean of School of Public Economics" in a.citations[0].quote
+    assert not real_qa.ask("Who is Zhang Yi married to?").answered
+    assert not real_qa.ask("What is Huang Tianzhou's age?").answered  # a figure question: "aging" is no age
     # "When does he think …" asks for a time that may have no number ("in the long run").
     assert real_qa.ask("When does Zhang Yi think city dwellers will start to gain from integration?").answered
 

@@ -50,6 +50,7 @@ def test_quantity_questions_and_names():
 def test_figure_questions_need_a_figure_next_to_what_they_ask_about():
     assert answering.asks_for_figure("How many returnees started businesses?")
     assert answering.asks_for_figure("What is Shanghai's old-age dependency ratio?")
+    assert answering.asks_for_figure("What is Huang Tianzhou's age?")  # a possessive of two words
     assert answering.asks_for_figure("What was the employment rate of the trained workers?")
     assert answering.asks_for_figure("What share of trainees found jobs?")
     assert not answering.asks_for_figure("What is the key to rural revitalization?")
@@ -223,6 +224,10 @@ def test_a_question_naming_an_author_may_ask_about_the_person():
     assert not answering.asks_about_authors("What does Su Hongwen say about talent?", person_named=True)
     assert not answering.asks_about_authors("Where does Su Hongwen see the biggest obstacle?", person_named=True)
     assert not answering.asks_about_authors("Why do migrant workers go home?", person_named=True)
+    # Who they are, not anything about them: a byline says where one works, not where one lives.
+    assert answering.asks_about_authors("Who are Xin Baoying and Pang Jiaping?", person_named=True)
+    assert not answering.asks_about_authors("Who is Zhang Yi married to?", person_named=True)
+    assert not answering.asks_about_authors("Where does Zhang Yi live?", person_named=True)
 
 
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
