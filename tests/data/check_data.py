@@ -58,6 +58,7 @@ def main():
     fu += load(os.path.join(HERE, "blind8_followups.jsonl"), problems)
     fu += load(os.path.join(HERE, "blind9_followups.jsonl"), problems)
     fu += load(os.path.join(HERE, "blind10_followups.jsonl"), problems)
+    fu += load(os.path.join(HERE, "blind11_followups.jsonl"), problems)
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
@@ -85,6 +86,10 @@ def main():
     # A tenth, written blind by a third helper of the ninth session after its last change, measured once.
     bq += load(os.path.join(HERE, "blind10_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind10_unanswerable.jsonl"), problems)
+    # An eleventh, written blind by a helper at the start of the tenth session, measured once
+    # after the session's first two changes.
+    bq += load(os.path.join(HERE, "blind11_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind11_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -101,7 +106,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():

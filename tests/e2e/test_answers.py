@@ -77,6 +77,8 @@ def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(re
 def test_a_question_for_places_is_answered_by_a_quote_that_names_one(real_qa):
     # Two blind helpers, working apart, asked this; the corpus names no such city.
     assert not real_qa.ask("Which Chinese cities have completely abolished hukou restrictions on settling?").answered
+    # A resolution's title names no place, though its words after "of" and "to" are capitalized.
+    assert not real_qa.ask("Which Chinese cities have completely scrapped hukou restrictions for university graduates?").answered
     a = real_qa.ask("Which district was a national pilot for returning-migrant entrepreneurship?")
     assert a.answered and "Huichuan" in a.citations[0].quote
 
@@ -122,7 +124,7 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert a.answered and "RMB96.4 million" in a.citations[0].quote
 
 
-@pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10"])
+@pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11"])
 def test_blind_set_floor(real_qa, name):
     """Regression floor under the blind sets' figures (BENCHMARKS.md): questions written apart from tuning."""
     questions = load_questions(DATA / f"{name}_questions.jsonl")
@@ -152,9 +154,9 @@ def test_sets_of_unanswerable_questions_are_refused(real_qa, name):
     assert refused / len(questions) >= 0.85, (refused, len(questions))
 
 
-@pytest.mark.parametrize("name, floor", [("followups", 0.8), ("blind7_followups", 0.7), ("blind8_followups", 0.85), ("blind9_followups", 0.75), ("blind10_followups", 0.85)])
+@pytest.mark.parametrize("name, floor", [("followups", 0.8), ("blind7_followups", 0.7), ("blind8_followups", 0.85), ("blind9_followups", 0.75), ("blind10_followups", 0.85), ("blind11_followups", 0.85)])
 def test_follow_ups_retrieve_better_with_history(real_qa, name, floor):
-    """Evidence in the first 3 passages (BENCHMARKS.md: 0.900, 0.833, 0.950, 0.850 and 0.950 with the conversation)."""
+    """Evidence in the first 3 passages (BENCHMARKS.md: 0.900, 0.833, 0.950, 0.850, 0.950 and 0.950 with the conversation)."""
     rows = load_jsonl(DATA / f"{name}.jsonl")
     with_history = without = 0
     for r in rows:

@@ -408,6 +408,14 @@ def test_a_question_for_places_by_name_needs_a_quote_that_names_one():
     assert not answering.names_a_place("Reform has spread across the country.", question)
     assert not answering.names_a_place("Since 2014, Shanghai has led the reform.", "Which cities besides Shanghai did so?")
     assert not answering.names_a_place("It is a city in China.", "Which Chinese cities did so?")  # the question's own
+    # A place stands after "in", "from", a comma …, or before "District"; not inside a title.
+    assert answering.names_a_place("In 2016 Huichuan District was designated a pilot.", question)
+    assert answering.names_a_place("Seizing the opportunity, Huichuan has promoted this work.", question)
+    assert answering.names_a_place("Young workers outside the city want to settle in Shanghai.", question)
+    assert not answering.names_a_place(
+        'It says the "Resolution of the Central Committee of the Communist Party of China on Further Deepening '
+        'Reform Comprehensively to Advance Chinese Modernization," issued on July 21.', "Which Chinese cities did so?")
+    assert not answering.names_a_place("He is Deputy Dean at Shanghai University of Finance and Economics.", question)
 
 
 def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it():
