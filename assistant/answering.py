@@ -263,7 +263,8 @@ _ASKS_AUTHOR = re.compile(r"\b(authors?|wrote|written|writers?|professors?|affil
 
 _SPEAKS = re.compile(
     r"\b(says?|said|think|thinks|argues?|suggests?|proposes?|expects?|identif(y|ies)|wants?|recommends?|see|sees"
-    r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according)\b", re.I)
+    r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according"
+    r"|defines?|considers?|regards?|explains?|means?)\b", re.I)
 
 
 # What a question asks of a person it names: "Where do Xin Baoying and Pang Jiaping work?",
@@ -355,7 +356,9 @@ _YEAR = re.compile(r"(1[89]|20)\d\d")  # a year, not a count
 _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
 _ASKS_WHY = re.compile(r"^\s*(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
 _ASKS_YEAR = re.compile(r"^\s*((in|by|since|until|from) )?(what|which) year\b", re.I)
-_ASKS_WHEN = re.compile(rf"^\s*when\b|{_ASKS_YEAR.pattern}", re.I)
+# "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
+# named in its own words: the quote needs years, not one next to the question's own terms.
+_ASKS_WHEN = re.compile(rf"^\s*when\b|^\s*((in|by|since|until|from) )?(what|which) years?\b", re.I)
 _ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean|what is meant by)\b", re.I)
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
@@ -365,17 +368,18 @@ _GIVES_MEANING = re.compile(r"\b(is|are|means|refers to|is defined as)\s+(a|an|t
 # asks for the one thing a text ranks first; the sentence that answers says so of the same kind of
 # thing ("the lack of talent is the biggest obstacle", "talent holds the key", "the core of … is"),
 # while its neighbours only describe it.
-_RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|top|overriding"
+_RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|decisive|top|overriding"
                 r"|(single )?most (important|serious|pressing|common|critical|prominent)|single (greatest|biggest|largest))")
 _OBSTACLES = (r"(obstacles?|barriers?|hurdles?|impediments?|bottlenecks?|constraints?|problems?|challenges?"
               r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?)")
 _AIMS = r"(aims?|goals?|objectives?|purposes?|tasks?|priorit(y|ies)|missions?)"
 _FACTORS = r"(factors?|drivers?|determinants?|forces?|issues?)"
-_KEY_TO = r"|\b(holds?|is|are|was) the key\b|\bkey to\b|\b(lies?|lying) in\b|\b(hinges?|depends?) on\b|\b(core|crux|heart) of\b"
+_KEY_TO = r"|\b(holds?|is|are|was) the key\b|\bthe key (is|was|lies)\b|\bkey to\b|\b(lies?|lying) in\b|\b(hinges?|depends?) on\b|\b(core|crux|heart) of\b"
 
 
 def _ranked_first(nouns: str, also: str = "") -> re.Pattern[str]:
-    return re.compile(rf"\b{_RANKS_FIRST}\s+([\w-]+\s+){{0,2}}?{nouns}\b{also}", re.I)
+    # "the most important thing is …" ranks first whatever kind of thing the question asks for
+    return re.compile(rf"\b{_RANKS_FIRST}\s+([\w-]+\s+){{0,2}}?({nouns}|things?)\b{also}", re.I)
 
 
 def _asks_first(nouns: str) -> re.Pattern[str]:

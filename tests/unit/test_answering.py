@@ -228,6 +228,8 @@ def test_a_question_naming_an_author_may_ask_about_the_person():
     assert answering.asks_about_authors("Who are Xin Baoying and Pang Jiaping?", person_named=True)
     assert not answering.asks_about_authors("Who is Zhang Yi married to?", person_named=True)
     assert not answering.asks_about_authors("Where does Zhang Yi live?", person_named=True)
+    # "Professor" as his title, in a question about what he says: not "which author is a professor?"
+    assert not answering.asks_about_authors("How does Professor Zhang Yi define integration?", person_named=True)
 
 
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
@@ -297,6 +299,9 @@ def test_answer_form_matches_why_when_and_definition_questions():
     assert not why.search("Farmers find it hard to get loans.")  # a restatement is not a reason
     when = answering.answer_form("When did Shanghai merge its pension schemes?")
     assert when is not None and when.search("pensions were merged in 2020") and not when.search("pensions were merged")
+    years = answering.answer_form("In which years did Shanghai unify its schemes?")  # several dates: a "when"
+    assert years is not None and years.search("merged in 2015, 2016 and 2020") and not answering.asks_for_year(
+        "In which years did Shanghai unify its schemes?")
     meaning = answering.answer_form("How does Zhang Yi define urban-rural integration?")
     assert meaning is not None and meaning.search("Integration is a way to create a unified system.")
     assert answering.answer_form("What obstacles block migrant citizenization?") is None
@@ -322,6 +327,11 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
     assert factor is not None and factor.search("The key to implementing the strategy lies in people.")
     thing = answering.ranked_first_form("What is the main thing holding back rural revitalization?")
     assert thing is not None and thing.search("the lack of talent is the biggest obstacle")
+    assert thing.search("The key is balancing efficiency with fairness.")
+    priority = answering.ranked_first_form("What does Zhang consider the top priority for young workers?")
+    assert priority is not None and priority.search("I think the most important thing is to reduce the barriers.")
+    decisive = answering.ranked_first_form("What is the decisive factor in integrating urban and rural development?")
+    assert decisive is not None and decisive.search("Talent holds the key to an integrated urban-rural development.")
     # Counting main challenges, or asking about a thing without ranking it, is another question.
     assert answering.ranked_first_form("How many main challenges are named in the conclusion?") is None
     assert answering.ranked_first_form("What obstacles block migrant citizenization?") is None
