@@ -389,6 +389,10 @@ def _asks_first(nouns: str) -> re.Pattern[str]:
 _ANY_FIRST = rf"({_OBSTACLES}|{_AIMS}|{_FACTORS})"
 _CHIEF_FORMS = (
     (_asks_first(_OBSTACLES), _ranked_first(_OBSTACLES)),
+    # "the main thing holding back / stopping …" is an obstacle
+    (_asks_first(r"things?\s+(that\s+)?(holds?|holding|held|stops?|stopping|blocks?|blocking|hinders?|hindering"
+                 r"|prevents?|preventing|keeps?|keeping|stands?|standing|impedes?|impeding|restricts?|restricting)"),
+     _ranked_first(_OBSTACLES)),
     (_asks_first(_AIMS), _ranked_first(_AIMS, r"|\b(core|essence|crux|heart) of\b|\bultimate (aim|goal)\b")),
     (_asks_first(_FACTORS), _ranked_first(_FACTORS, _KEY_TO)),
     # "the main thing holding them back": whatever it is, the sentence ranks it first
