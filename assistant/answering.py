@@ -438,7 +438,12 @@ _ASKS_FIGURE = re.compile(
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
     r"|figures?|quotas?|targets?)\b"
     # "what is the monthly … payment": a sum by the month or year is a figure, whatever it is called
-    r"|what (is|was|are|were) (the |[\w-]+['’]s )?(monthly|annual|yearly|per[ -]capita)\b)", re.I)
+    r"|what (is|was|are|were) (the |[\w-]+['’]s )?(monthly|annual|yearly|per[ -]capita)\b"
+    # a terse query that is only the figure's name: "average monthly wage of migrant workers?",
+    # "number of returnees in Huichuan?", "share of rural residents with pensions?"
+    r"|(the )?((average|mean|median|total|typical|monthly|annual|yearly|per[ -]capita|hourly|daily) ){1,3}"
+    r"(wages?|incomes?|salar(y|ies)|pensions?|earnings|rates?|ratios?|costs?|prices?|budgets?|spending|population)\b"
+    r"|(the )?(total )?(number|share|percentage|proportion|amount) of\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
 # "What share / percentage / rate …": only a share answers it, not a count ("120,000 workers").
 _ASKS_SHARE = re.compile(r"\b(percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)
@@ -454,7 +459,9 @@ _ASKS_MONEY = re.compile(
     r"|investment|budget|spending|expenditure|revenue|income|wages?|salar(y|ies)|pensions?|allowances?|compensation|costs?"
     r"|fees?|tax(es)?)"
     r"|(what|how much|how high) (is|are|was|were) the ([\w-]+ ){0,3}?(incomes?|wages?|salar(y|ies)|pensions?|budget"
-    r"|funding|costs?|prices?|fees?)\b)", re.I)
+    r"|funding|costs?|prices?|fees?)\b"
+    r"|^\s*(the )?((average|mean|median|typical|monthly|annual|yearly|per[ -]capita|hourly|daily) ){1,3}"
+    r"(incomes?|wages?|salar(y|ies)|pensions?|earnings|budgets?|spending|costs?|prices?|fees?)\b)", re.I)
 _MONEY = re.compile(
     r"(rmb|¥|\$|us\$|yuan)\s?\d|\d[\d,.]*\s*(yuan|rmb|dollars?|(million|billion|trillion)\s+(yuan|rmb|dollars?))\b", re.I)
 FIGURE_WINDOW = 4
@@ -720,7 +727,7 @@ def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
 _ASKS_PLACE = re.compile(
     r"^\s*((in|from|to) )?(which|what) ([\w-]+ )?(cit(y|ies)|provinces?|countr(y|ies)|districts?|regions?|count(y|ies)"
     r"|towns?|municipalit(y|ies)|localit(y|ies))\s+(is|are|was|were|has|have|had|did|do|does|will|would|can|could"
-    r"|should|in|of|on|across)\b", re.I)
+    r"|should|in|of|on|across|under|over|with|without|that|where|outside|near|above|below|besides|except)\b", re.I)
 # Where a place's name stands in a sentence: after "in", "from", "of" … or a comma ("in Shanghai",
 # "Strategy, Huichuan has …"), or before "District", "Province" … ("Huichuan District"). A capitalized
 # word next to another is part of a title or an institution's name ("the Central Committee of the

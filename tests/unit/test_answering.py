@@ -414,6 +414,7 @@ def test_a_question_for_places_by_name_needs_a_quote_that_names_one():
     assert asks("Which district was a national pilot for returning-migrant entrepreneurship?")
     assert asks("In which provinces do returnees get tax breaks?") and asks("What countries have done the same?")
     assert not asks("Which city professionals should be sent to work in villages?")  # "city" qualifies them
+    assert asks("Which cities under 3 million people have fully scrapped settlement restrictions?")
     assert not asks("What obstacles block migrant citizenization?")
     question = "Which provinces have put them into practice?"
     assert answering.names_a_place("Provinces such as Guizhou, Jiangxi and Gansu introduced practices.", question)
@@ -469,6 +470,13 @@ def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it
     ("What is the average monthly income of migrant workers?",
      "Huichuan trained 6,726 migrant workers, and their income rose.",
      "Migrant workers' average monthly income reached 4,961 yuan."),
+    # A terse query that is only the figure's name asks for it too.
+    ("average monthly wage of migrant workers in construction?",
+     "Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.",
+     "Migrant workers in construction earn an average monthly wage of 5,200 yuan."),
+    ("number of returnees who started businesses in Huichuan?",
+     "Huichuan supported returnees who started businesses.",
+     "In Huichuan 25,000 returnees have started businesses."),
     # A share must be a share of what is asked.
     ("What share of the returning migrant entrepreneurs in Huichuan are women?",
      "Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.",
