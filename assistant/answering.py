@@ -970,5 +970,11 @@ def _with_context(question: str, previous: str | None) -> str:
     if previous is None or not is_follow_up(question):
         return question
     own = key_terms(question)
-    words = [w for w in re.findall(r"[\w’'-]+", previous) if key_terms(w) and not key_terms(w) <= own]
-    return f"{question} ({' '.join(words)})" if words else question
+    # The source the conversation named ("the Shanghai Daily interview") goes along whole, so
+    # that it still names its document; its words alone, without "the", would not.
+    source = _SOURCE.search(previous)
+    carried = source.group(0) if source and not _SOURCE.search(question) else ""
+    rest = previous[: source.start()] + " " + previous[source.end() :] if carried else previous
+    words = " ".join(w for w in re.findall(r"[\w’'-]+", rest) if key_terms(w) and not key_terms(w) <= own)
+    context = "; ".join(part for part in (carried, words) if part)
+    return f"{question} ({context})" if context else question

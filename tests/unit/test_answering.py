@@ -357,6 +357,11 @@ def test_follow_up_detection_and_rewriting():
     assert "Huichuan" in rewritten and rewritten.startswith("how many of them")
     assert resolve_question("How can rural pensions be improved for elderly farmers?", history) == \
         "How can rural pensions be improved for elderly farmers?"
+    # A source the conversation named goes along whole, so that it still names its document.
+    carried = resolve_question("do people have to go to an office for it?",
+                               ["What is the One-Stop Service mentioned in the Shanghai Daily interview?"])
+    assert "the Shanghai Daily interview" in carried and "One-Stop Service" in carried
+    assert answering.source_words(carried).strip() == "Shanghai Daily"
     # Dict and plain-string histories work the same way.
     assert "Huichuan" in resolve_question("why?", [{"question": history[0][0]}])
     assert "Huichuan" in resolve_question("why?", [history[0][0]])
