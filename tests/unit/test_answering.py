@@ -27,11 +27,29 @@ def test_near_duplicates_in_two_documents_merge_into_one_point_with_two_markers(
 
 
 def test_weak_sentences_are_left_out_and_at_most_four_kept():
-    cands = [cand(P1, 10 * i, 0.9 - 0.001 * i, [np.cos(i), np.sin(i)]) for i in range(8)]
+    paragraphs = Passage("a", "Doc A", "S", ("x" * 10 + "\n\n" + " " * 8) * 10, 0, 200)  # one sentence each
+    cands = [cand(paragraphs, 20 * i, 0.9 - 0.001 * i, [np.cos(i), np.sin(i)]) for i in range(8)]
     cands.append(cand(P2, 0, 0.3, [1, 1]))
     groups = select_evidence(cands)
-    assert len(groups) <= answering.MAX_QUOTES
+    assert len(groups) == answering.MAX_QUOTES
     assert all(g[0].passage.doc_id == "a" for g in groups)
+
+
+def test_a_sentence_next_to_a_chosen_one_takes_no_quote_of_its_own():
+    # Side by side in one paragraph, build_answer joins them into one quote: they use one of the
+    # four places, so a fifth sentence still gets in; the answer still shows at most four quotes.
+    text = "One two. Three four. " + "".join(f"\n\nPoint {i} here." for i in range(5))
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    doc = Document("a", "Doc A", ("X",), "2020", "src", text)
+    starts = [0, 9] + [text.index(f"Point {i}") for i in range(5)]
+    ends = [8, 20] + [text.index(f"Point {i}") + 13 for i in range(5)]
+    cands = [Candidate(p, s, e, 0.9 - 0.01 * i, 0.0, 1.0, 0, np.array([np.cos(i), np.sin(i)], dtype=np.float32))
+             for i, (s, e) in enumerate(zip(starts, ends))]
+    groups = select_evidence(cands)
+    assert len(groups) == answering.MAX_QUOTES + 1
+    answer = answering.build_answer("q", groups, {"a": doc}, {}, [p], True)
+    assert len(answer.citations) == answering.MAX_QUOTES
+    assert answer.citations[0].quote == "One two. Three four."
 
 
 def test_confidence_is_monotone_in_cosine():
