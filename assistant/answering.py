@@ -258,13 +258,17 @@ def acronyms(text: str) -> set[str]:
     return found
 
 
-_ASKS_AUTHOR = re.compile(r"\b(authors?|wrote|written|writers?|professors?|affiliat\w*|researchers? behind)\b", re.I)
+# "Professor" as a title before a name ("what does Professor Zhang mention …") is not a question
+# about who is a professor.
+_ASKS_AUTHOR = re.compile(
+    r"\b(authors?|wrote|written|writers?|professors?(?!\s+(?-i:[A-Z]))|affiliat\w*|researchers? behind)\b", re.I)
 
 
 _SPEAKS = re.compile(
     r"\b(says?|said|think|thinks|argues?|suggests?|proposes?|expects?|identif(y|ies)|wants?|recommends?|see|sees"
     r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according"
-    r"|defines?|considers?|regards?|explains?|means?)\b", re.I)
+    r"|defines?|considers?|regards?|explains?|means?|mentions?|mentioned|outlines?|highlights?|emphasi[sz]es?"
+    r"|raises?|discuss(es)?|talks? about)\b", re.I)
 
 
 # What a question asks of a person it names: "Where do Xin Baoying and Pang Jiaping work?",

@@ -248,6 +248,8 @@ def test_a_question_naming_an_author_may_ask_about_the_person():
     assert not answering.asks_about_authors("Where does Zhang Yi live?", person_named=True)
     # "Professor" as his title, in a question about what he says: not "which author is a professor?"
     assert not answering.asks_about_authors("How does Professor Zhang Yi define integration?", person_named=True)
+    assert not answering.asks_about_authors("What second goal does Professor Zhang mention?", person_named=True)
+    assert answering.asks_about_authors("Which of the two authors is a professor?")
 
 
 def test_the_words_naming_a_source_are_not_what_the_question_is_about():
