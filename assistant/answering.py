@@ -372,13 +372,15 @@ _GIVES_MEANING = re.compile(r"\b(is|are|means|refers to|is defined as)\s+(a|an|t
 # asks for the one thing a text ranks first; the sentence that answers says so of the same kind of
 # thing ("the lack of talent is the biggest obstacle", "talent holds the key", "the core of … is"),
 # while its neighbours only describe it.
-_RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|decisive|top|overriding"
-                r"|(single )?most (important|serious|pressing|common|critical|prominent)|single (greatest|biggest|largest))")
+_RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|decisive"
+                r"|top|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
+                r"|single (greatest|biggest|largest))")
 _OBSTACLES = (r"(obstacles?|barriers?|hurdles?|impediments?|bottlenecks?|constraints?|problems?|challenges?"
               r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?)")
 _AIMS = r"(aims?|goals?|objectives?|purposes?|tasks?|priorit(y|ies)|missions?)"
 _FACTORS = r"(factors?|drivers?|determinants?|forces?|issues?)"
-_KEY_TO = r"|\b(holds?|is|are|was) the key\b|\bthe key (is|was|lies)\b|\bkey to\b|\b(lies?|lying) in\b|\b(hinges?|depends?) on\b|\b(core|crux|heart) of\b"
+_KEY_TO = (r"|\b(holds?|is|are|was) the key\b|\bthe key (is|was|lies)\b|\bkey to\b|\b(lies?|lying) in\b"
+           r"|\b(hinges?|depends?) on\b|\b(core|crux|heart) of\b")
 
 
 def _ranked_first(nouns: str, also: str = "") -> re.Pattern[str]:

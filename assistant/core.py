@@ -371,10 +371,12 @@ class Assistant:
 
     def _ranked_first_up(self, hits: list[Hit], first: re.Pattern[str]) -> list[Hit]:
         """The pool ordered by fused score plus the bonus for passages that rank first what the
-        question asks for (so the reserved ranks of retrieval.py do not apply here). MiniLM puts "… are seen as the greatest barriers to the free movement of
-        labor" 24th of the corpus's sentences for "what is the main obstacle to workers moving
-        freely between regions?": the passages around it say "labor flows freely" and "barriers".
-        A fixed pool, so that search(k=5) stays the first five of search(k=10)."""
+        question asks for (so the reserved ranks of retrieval.py do not apply here).
+
+        MiniLM puts "… are seen as the greatest barriers to the free movement of labor" 24th of
+        the corpus's sentences for "what is the main obstacle to workers moving freely between
+        regions?": the passages around it say "labor flows freely" and "barriers". A fixed pool,
+        so that search(k=5) stays the first five of search(k=10)."""
         if not hits:
             return hits
         pool, rest = hits[:RANKED_FIRST_POOL], hits[RANKED_FIRST_POOL:]
