@@ -64,9 +64,9 @@ from .types import Answer, Citation, Document, Passage
 
 # W_COS, W_TERMS, W_RANK, W_TYPE, W_POS, W_FORM: a listwise logistic (softmax) model fitted on the "tune",
 # "blind" and "blind3" splits (122 questions; "heldout" and "blind2" untouched), scaled so that W_COS = 1
-# (benchmarks/tune_answers.py). W_FIRST (a sentence that ranks first what a "main obstacle / key
-# factor / central aim" question asks for) came later: swept 0.26-1.8 on all 418 labelled
-# questions, its gains level off from 1.0 (BENCHMARKS.md, tenth session).
+# (benchmarks/tune_answers.py). W_KIND (Candidate.asked_kind: a sentence that ranks first what a "main
+# obstacle / key factor / central aim" question asks for) came later: swept 0.26-1.8 on all 418
+# labelled questions, its gains level off from 1.0 (BENCHMARKS.md, tenth session).
 EVIDENCE_WEIGHTS = (1.0, 1.11, 0.45, 0.27, 0.69, 0.26, 1.0)
 DUPLICATE_COS = 0.9
 MAX_QUOTES = 4
@@ -121,12 +121,14 @@ class Candidate:
     vector: np.ndarray
     fits_type: bool = False  # holds the figure or date the question asks for (see quantity_check)
     fits_form: bool = False  # has the shape the question asks for: a cause for "why", a year for "when", ...
-    ranks_first: bool = False  # "… is the biggest obstacle" for "what is the main obstacle …?" (see ranked_first_form)
+    # Names the very kind of thing asked for: "… is the biggest obstacle" for "what is the main
+    # obstacle …?" (ranked_first_form), or, for "which of the authors is a professor?", the byline.
+    asked_kind: bool = False
 
     def features(self) -> tuple[float, float, float, float, float, float, float]:
         return (
             self.cos, self.terms, self.rank_score, float(self.fits_type), 1 / (1 + self.position),
-            float(self.fits_form), float(self.ranks_first),
+            float(self.fits_form), float(self.asked_kind),
         )
 
     def score(self, weights: Sequence[float] = EVIDENCE_WEIGHTS) -> float:

@@ -74,6 +74,17 @@ def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(re
     assert real_qa.ask("When does Zhang Yi think city dwellers will start to gain from integration?").answered
 
 
+def test_a_question_about_unnamed_authors_is_answered_by_the_byline(real_qa):
+    """Nothing in "which of the authors …" retrieves the byline; it is brought in from the best hit's document."""
+    for q in ("Which university are the authors of the article on new quality productive forces from?",
+              "Of the two authors of the 2024 CSST piece on labor mobility, which one is a professor?"):
+        a = real_qa.ask(q)
+        assert a.answered and a.citations[0].quote.startswith("Fan Shide (professor) and Huang Tianzhou are from"), q
+    # Asking what the authors think is not asking who they are.
+    a = real_qa.ask("Why do the authors treat the movement and deployment of workers as central to new quality productive forces?")
+    assert a.answered and "Fan Shide" not in a.citations[0].quote
+
+
 def test_a_question_for_the_main_obstacle_finds_the_sentence_that_names_it_the_greatest(real_qa):
     """Seven helpers asked this in seven sets; MiniLM puts the answer 24th of the corpus's sentences."""
     q = "What is regarded as the main obstacle to workers moving freely between regions?"

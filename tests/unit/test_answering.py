@@ -364,7 +364,7 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
 def test_ranked_first_outweighs_a_closer_neighbour_from_a_better_passage():
     v = np.array([1.0, 0.0], dtype=np.float32)
     neighbour = Candidate(P1, 0, 10, 0.64, 0.1, 1.0, 0, v)
-    ranks_it_first = Candidate(P1, 20, 30, 0.58, 0.0, 0.86, 1, v, ranks_first=True)
+    ranks_it_first = Candidate(P1, 20, 30, 0.58, 0.0, 0.86, 1, v, asked_kind=True)
     assert [g[0] for g in select_evidence([neighbour, ranks_it_first])][0] is ranks_it_first
 
 
