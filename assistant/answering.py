@@ -149,7 +149,7 @@ _SOURCE = re.compile(
     r"|(?P<bare>((\d{4}|(?-i:[A-Z])[\w’'.-]*)\s+){1,3}))"
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
     r"|study|research report|piece|essay|commentary|interview|dean)"
-    r"(?(bare)(?=\s*([:—–]|[?.!]?\s*$)))"
+    r"(?(bare)(?=\s*([:—–)]|[?.!]?\s*$)))"
     r"(\s+on\s+([\w’'-]+\s+){0,3}?[\w’'-]+(?=\s+(say|said|says|think|see|argue|suggest|propose|expect|identify|want)))?",
     re.I)
 
@@ -270,7 +270,7 @@ _SPEAKS = re.compile(
     r"\b(says?|said|think|thinks|argues?|suggests?|proposes?|expects?|identif(y|ies)|wants?|recommends?|see|sees"
     r"|views?|describes?|characteri[sz]es?|notes?|points? out|believes?|warns?|calls? for|stresses?|according"
     r"|defines?|considers?|regards?|explains?|means?|mentions?|mentioned|outlines?|highlights?|emphasi[sz]es?"
-    r"|raises?|discuss(es)?|talks? about)\b", re.I)
+    r"|raises?|discuss(es)?|talks? about|judge?ments?|judges?|assess(es|ment)?|opinions?|evaluat\w*|conclu\w*)\b", re.I)
 
 
 # What a question asks of a person it names: "Where do Xin Baoying and Pang Jiaping work?",
@@ -749,7 +749,8 @@ def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
 _ASKS_PLACE = re.compile(
     r"^\s*((in|from|to) )?(which|what) ([\w-]+ )?(cit(y|ies)|provinces?|countr(y|ies)|districts?|regions?|count(y|ies)"
     r"|towns?|municipalit(y|ies)|localit(y|ies))\s+(is|are|was|were|has|have|had|did|do|does|will|would|can|could"
-    r"|should|in|of|on|across|under|over|with|without|that|where|outside|near|above|below|besides|except)\b", re.I)
+    r"|should|in|of|on|across|under|over|with|without|that|where|outside|near|above|below|besides|except"
+    r"|first|still|already|now|[a-z]+ed)\b", re.I)  # "which city piloted …", "which province first …"
 # Where a place's name stands in a sentence: after "in", "from", "of" … or a comma ("in Shanghai",
 # "Strategy, Huichuan has …"), or before "District", "Province" … ("Huichuan District"). A capitalized
 # word next to another is part of a title or an institution's name ("the Central Committee of the

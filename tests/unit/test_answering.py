@@ -249,6 +249,7 @@ def test_a_question_naming_an_author_may_ask_about_the_person():
     # "Professor" as his title, in a question about what he says: not "which author is a professor?"
     assert not answering.asks_about_authors("How does Professor Zhang Yi define integration?", person_named=True)
     assert not answering.asks_about_authors("What second goal does Professor Zhang mention?", person_named=True)
+    assert not answering.asks_about_authors("How effective is the campaign, in the Chengdu authors' judgement?")
     assert answering.asks_about_authors("Which of the two authors is a professor?")
 
 
@@ -377,6 +378,8 @@ def test_follow_up_detection_and_rewriting():
     assert "Huichuan" in rewritten and rewritten.startswith("how many of them")
     assert resolve_question("How can rural pensions be improved for elderly farmers?", history) == \
         "How can rural pensions be improved for elderly farmers?"
+    # A terse query may name its source in brackets.
+    assert answering.source_words("reasons agriculture struggles to attract finance (Chengdu paper)") == "Chengdu"
     # A source the conversation named goes along whole, so that it still names its document.
     carried = resolve_question("do people have to go to an office for it?",
                                ["What is the One-Stop Service mentioned in the Shanghai Daily interview?"])
@@ -440,6 +443,8 @@ def test_a_question_for_places_by_name_needs_a_quote_that_names_one():
     assert asks("In which provinces do returnees get tax breaks?") and asks("What countries have done the same?")
     assert not asks("Which city professionals should be sent to work in villages?")  # "city" qualifies them
     assert asks("Which cities under 3 million people have fully scrapped settlement restrictions?")
+    assert asks("Which Shandong city piloted an online residency registration platform?")  # a past verb
+    assert asks("Which province first introduced the scheme?")
     assert not asks("What obstacles block migrant citizenization?")
     question = "Which provinces have put them into practice?"
     assert answering.names_a_place("Provinces such as Guizhou, Jiangxi and Gansu introduced practices.", question)
