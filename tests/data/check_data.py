@@ -62,6 +62,7 @@ def main():
     fu += load(os.path.join(HERE, "blind12_followups.jsonl"), problems)
     fu += load(os.path.join(HERE, "blind13_followups.jsonl"), problems)
     fu += load(os.path.join(HERE, "blind14_followups.jsonl"), problems)
+    fu += load(os.path.join(HERE, "blind15_followups.jsonl"), problems)
     # Written after all tuning, by a session that never saw the system's answers (BENCHMARKS.md).
     bq = load(os.path.join(HERE, "blind_questions.jsonl"), problems)
     bu = load(os.path.join(HERE, "blind_unanswerable.jsonl"), problems)
@@ -103,6 +104,9 @@ def main():
     # A fourteenth, written blind by a fourth helper of the tenth session, measured once at 20dd9d4.
     bq += load(os.path.join(HERE, "blind14_questions.jsonl"), problems)
     bu += load(os.path.join(HERE, "blind14_unanswerable.jsonl"), problems)
+    # A fifteenth, written blind by a fifth helper of the tenth session, measured once at 8dc8645.
+    bq += load(os.path.join(HERE, "blind15_questions.jsonl"), problems)
+    bu += load(os.path.join(HERE, "blind15_unanswerable.jsonl"), problems)
 
     seen = set()
     for name, rows, keys in (
@@ -119,7 +123,7 @@ def main():
             if rid in seen:
                 problems.append(f"{name}: duplicate id {rid}")
             seen.add(rid)
-            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14") if name.startswith("blind") else ("tune", "heldout")
+            allowed = ("blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15") if name.startswith("blind") else ("tune", "heldout")
             if "split" in keys and r.get("split") not in allowed:
                 problems.append(f"{name} {rid}: bad split {r.get('split')!r}")
             if not str(r.get("question", "")).strip():
