@@ -494,6 +494,7 @@ class Assistant:
             # byline, which is the answer (blind3 d017; the 537: evidence@1 +1, none lost).
             hits = self._with_byline(hits, vector)
         top = max(hits[0].score, 1e-9) if hits else 1.0
+        asked_doc = self._passages[hits[0].row].doc_id if hits else None  # whose people a byline answer names
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
         if query == question:  # retrieval scored these sentences against this very vector
             sims_of = [hit.sentence_sims for hit in hits]
@@ -525,7 +526,8 @@ class Assistant:
                     holds_what_is_asked is not None and holds_what_is_asked(text[s:e]),
                     form is not None and form.search(text[s:e]) is not None,
                     # the kind of thing asked for: what ranks first, or for a question about people, them
-                    (first is not None and first.search(text[s:e]) is not None) or (about_authors and names_people),
+                    (first is not None and first.search(text[s:e]) is not None)
+                    or (about_authors and names_people and passage.doc_id == asked_doc),
                 ))
         # Known terms of the whole question (its source words and authors' names too) over the
         # focus's terms: a question naming a known source scores above 1. Measured: counting the

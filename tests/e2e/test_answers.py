@@ -80,6 +80,7 @@ def test_a_question_about_unnamed_authors_is_answered_by_the_byline(real_qa):
               "Of the two authors of the 2024 CSST piece on labor mobility, which one is a professor?"):
         a = real_qa.ask(q)
         assert a.answered and a.citations[0].quote.startswith("Fan Shide (professor) and Huang Tianzhou are from"), q
+        assert not any("Xin Baoying" in c.quote for c in a.citations), q  # another paper's byline answers nothing here
     # Asking what the authors think is not asking who they are.
     a = real_qa.ask("Why do the authors treat the movement and deployment of workers as central to new quality productive forces?")
     assert a.answered and "Fan Shide" not in a.citations[0].quote
