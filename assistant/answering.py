@@ -361,10 +361,11 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
 _YEAR = re.compile(r"(1[89]|20)\d\d")  # a year, not a count
 _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
 _ASKS_WHY = re.compile(r"^\s*(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
-_ASKS_YEAR = re.compile(r"^\s*((in|by|since|until|from) )?(what|which) year\b", re.I)
+_WHICH_YEAR = r"^\s*((in|by|since|until|from) )?(what|which) year"
+_ASKS_YEAR = re.compile(rf"{_WHICH_YEAR}\b", re.I)
 # "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
 # named in its own words: the quote needs years, not one next to the question's own terms.
-_ASKS_WHEN = re.compile(rf"^\s*when\b|^\s*((in|by|since|until|from) )?(what|which) years?\b", re.I)
+_ASKS_WHEN = re.compile(rf"^\s*when\b|{_WHICH_YEAR}s?\b", re.I)
 _ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean|what is meant by)\b", re.I)
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
@@ -435,6 +436,8 @@ def ranked_first_form(question: str) -> re.Pattern[str] | None:
 # The words between "what (is the)" and the figure's noun qualify it ("what average monthly wage"):
 # a verb or preposition there means the noun is not what is asked ("what role can quotas play",
 # "what is the role of quotas").
+# What a terse query puts before a figure's name: "average monthly wage of …".
+_PER_WHAT = r"(average|mean|median|typical|monthly|annual|yearly|per[ -]capita|hourly|daily)"
 _QUALIFIER = r"(?!(of|for|in|on|to|by|with|from|can|could|do|does|did|is|are|was|were|should|will|would|may|might|must|has|have|had)\b)[\w-]+ "
 _ASKS_FIGURE = re.compile(
     r"^\s*((by|at|to) )?(how (many|big|large|high|fast)\b"
@@ -449,7 +452,7 @@ _ASKS_FIGURE = re.compile(
     r"|what (is|was|are|were) (the |[\w-]+['’]s )?(monthly|annual|yearly|per[ -]capita)\b"
     # a terse query that is only the figure's name: "average monthly wage of migrant workers?",
     # "number of returnees in Huichuan?", "share of rural residents with pensions?"
-    r"|(the )?((average|mean|median|total|typical|monthly|annual|yearly|per[ -]capita|hourly|daily) ){1,3}"
+    rf"|(the )?((total|{_PER_WHAT}) ){{1,3}}"
     r"(wages?|incomes?|salar(y|ies)|pensions?|earnings|rates?|ratios?|costs?|prices?|budgets?|spending|population)\b"
     r"|(the )?(total )?(number|share|percentage|proportion|amount) of\b)", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
@@ -468,7 +471,7 @@ _ASKS_MONEY = re.compile(
     r"|fees?|tax(es)?)"
     r"|(what|how much|how high) (is|are|was|were) the ([\w-]+ ){0,3}?(incomes?|wages?|salar(y|ies)|pensions?|budget"
     r"|funding|costs?|prices?|fees?)\b"
-    r"|^\s*(the )?((average|mean|median|typical|monthly|annual|yearly|per[ -]capita|hourly|daily) ){1,3}"
+    rf"|^\s*(the )?({_PER_WHAT} ){{1,3}}"
     r"(incomes?|wages?|salar(y|ies)|pensions?|earnings|budgets?|spending|costs?|prices?|fees?)\b)", re.I)
 _MONEY = re.compile(
     r"(rmb|¥|\$|us\$|yuan)\s?\d|\d[\d,.]*\s*(yuan|rmb|dollars?|(million|billion|trillion)\s+(yuan|rmb|dollars?))\b", re.I)
@@ -702,7 +705,11 @@ def _side_by_side(a: Candidate, b: Candidate) -> bool:
     if a.passage is not b.passage and (a.passage.doc_id, a.passage.start) != (b.passage.doc_id, b.passage.start):
         return False
     first, second = (a, b) if a.start < b.start else (b, a)
-    gap = a.passage.text[first.end - a.passage.start : second.start - a.passage.start]
+    return _next_in_paragraph(a.passage.text[first.end - a.passage.start : second.start - a.passage.start])
+
+
+def _next_in_paragraph(gap: str) -> bool:
+    """Whether the text between two spans is only the space between sentences of one paragraph."""
     return not gap.strip() and "\n\n" not in gap
 
 
@@ -862,7 +869,7 @@ def _joined_to_neighbour(
             continue
         first, ps, pe = point[0]
         gap = text[pe:s] if pe <= s else text[e:ps]
-        if not gap.strip() and "\n\n" not in gap and max(pe, e) - min(ps, s) <= MAX_JOINED_QUOTE:
+        if _next_in_paragraph(gap) and max(pe, e) - min(ps, s) <= MAX_JOINED_QUOTE:
             points[i] = [(first, min(ps, s), max(pe, e))]
             return True
     return False
