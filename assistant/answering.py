@@ -140,9 +140,14 @@ class Candidate:
 # report". Questions often name the source; the sentence that answers rarely repeats it, while a
 # byline or an interview's first sentence does. A plain "report" or "resolution" is left alone:
 # in policy texts it is usually the subject ("the 20th Party Congress report put forward …").
+# What a source is said to do: "the 2021 piece on talent flow recommends …".
+_SOURCE_VERBS = (r"(say|said|says|think|thinks|see|sees|argue|argues|suggest|suggests|propose|proposes|recommend|recommends"
+                 r"|expect|expects|identify|identifies|want|wants|mention|mentions|advocate|advocates|conclude|concludes)")
 _SOURCE = re.compile(
     r"\b(according to\s+)?((the|this|these|that|those)\s+"
-    r"((?!(the|this|these|that|those)\b)[\w’'.-]+\s+){0,4}?"  # its modifiers, not across another "the"
+    # its modifiers, not across another "the" nor a preposition but "of" ("the Chengdu University of
+    # Information Technology paper", "the labor mobility and new quality productive forces article")
+    r"((?!(the|this|these|that|those|in|at|from|for|with|by|to|about|who|which)\b)[\w’'.-]+\s+){0,8}?"
     # or, in a terse query, names or a year right before the noun and nothing after it but a
     # colon or a dash: "hukou reform proposals Shandong paper", "Chengdu paper: three core
     # problems …" (not "the Chengdu University of Information Technology paper on …")
@@ -150,15 +155,14 @@ _SOURCE = re.compile(
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
     r"|study|research report|piece|essay|commentary|interview|dean)"
     r"(?(bare)(?=\s*([:—–)]|[?.!]?\s*$)))"
-    r"(\s+on\s+([\w’'-]+\s+){0,3}?[\w’'-]+(?=\s+(say|said|says|think|see|argue|suggest|propose|expect|identify|want)))?",
+    rf"(\s+on\s+([\w’'-]+\s+){{0,3}}?[\w’'-]+(?=\s+{_SOURCE_VERBS}\b))?",
     re.I)
 
 
 _SOURCE_GENERIC = re.compile(
     r"\b(according|to|the|this|these|that|those|authors?|writers?|researchers?|scholars?|economists?|experts?"
-    r"|professor|interviewee|paper|article|study|research|report|piece|essay|commentary|interview|dean|on|say|said|says"
-    r"|think|see|argue|suggest"
-    r"|propose|expect|identify|want)\b", re.I)
+    rf"|professor|interviewee|paper|article|study|research|report|piece|essay|commentary|interview|dean|on|{_SOURCE_VERBS})\b",
+    re.I)
 
 
 def source_words(question: str) -> str:
@@ -169,12 +173,18 @@ def source_words(question: str) -> str:
     return " ".join(_SOURCE_GENERIC.sub(" ", named).split())
 
 
+# "The (stated) purpose of the … paper" asks about the paper itself, so its words stay.
+_OF_THE_SOURCE = re.compile(r"\b(purpose|aims?|goals?|objectives?|focus|subject|topic|theme|contribution|title) of $", re.I)
+
+
 def without_source(question: str) -> str:
     """The question without the words that name its source (unchanged when too little would be left)."""
     people = asks_about_authors(question)  # "which of the authors is a professor?" is about them
 
     def drop(m: re.Match[str]) -> str:
-        return m.group(0) if people and _ASKS_AUTHOR.search(m.group("noun")) else " "
+        if people and _ASKS_AUTHOR.search(m.group("noun")) or _OF_THE_SOURCE.search(question[: m.start()]):
+            return m.group(0)
+        return " "
 
     focus = " ".join(_SOURCE.sub(drop, question).split())
     return focus if focus != question and len(key_terms(focus)) >= 2 else question
