@@ -406,8 +406,15 @@ def _asks_first(nouns: str) -> re.Pattern[str]:
 
 
 _ANY_FIRST = rf"({_OBSTACLES}|{_AIMS}|{_FACTORS})"
+_HOLDS_BACK = (r"(holds?|holding|held) back|hinders?|hindering|hampers?|hampering|impedes?|impeding|obstructs?"
+               r"|constrains?|constraining|restricts?|restricting|blocks?|blocking|stands? in the way")
 _CHIEF_FORMS = (
     (_asks_first(_OBSTACLES), _ranked_first(_OBSTACLES)),
+    # "What most holds back rural revitalization?", "what hinders it most?"; and "the typical /
+    # common difficulties", which a text answers with "the most common obstacles are …"
+    (re.compile(rf"\bwhat\s+((\w+\s+)?(most|mainly|chiefly|primarily)\s+({_HOLDS_BACK})\b|({_HOLDS_BACK})\b.*\bmost\b)"
+                rf"|\b(typical|common|usual|frequent|recurring)\s+([\w-]+\s+)?{_OBSTACLES}\b", re.I),
+     _ranked_first(_OBSTACLES)),
     # "the main thing holding back / stopping …" is an obstacle
     (_asks_first(r"things?\s+(that\s+)?(holds?|holding|held|stops?|stopping|blocks?|blocking|hinders?|hindering"
                  r"|prevents?|preventing|keeps?|keeping|stands?|standing|impedes?|impeding|restricts?|restricting)"),

@@ -370,6 +370,12 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
     assert priority is not None and priority.search("I think the most important thing is to reduce the barriers.")
     decisive = answering.ranked_first_form("What is the decisive factor in integrating urban and rural development?")
     assert decisive is not None and decisive.search("Talent holds the key to an integrated urban-rural development.")
+    for most in ("What most holds back rural revitalization?", "what hinders the countryside most?"):
+        form = answering.ranked_first_form(most)
+        assert form is not None and form.search("the lack of talent is the biggest obstacle")
+    typical = answering.ranked_first_form("What typical difficulties do migrants run into in cities?")
+    assert typical is not None and typical.search("The most common obstacles are: one can find work, but …")
+    assert not typical.search("There are obstacles to settling down.")
     # Counting main challenges, or asking about a thing without ranking it, is another question.
     assert answering.ranked_first_form("How many main challenges are named in the conclusion?") is None
     assert answering.ranked_first_form("What obstacles block migrant citizenization?") is None
