@@ -29,7 +29,7 @@ def test_near_duplicates_in_two_documents_merge_into_one_point_with_two_markers(
 def test_weak_sentences_are_left_out_and_at_most_four_kept():
     paragraphs = Passage("a", "Doc A", "S", ("x" * 10 + "\n\n" + " " * 8) * 10, 0, 200)  # one sentence each
     cands = [cand(paragraphs, 20 * i, 0.9 - 0.001 * i, [np.cos(i), np.sin(i)]) for i in range(8)]
-    cands.append(cand(P2, 0, 0.3, [1, 1]))
+    cands.append(cand(P2, 0, 0.1, [1, 1]))  # below KEEP_RATIO of the best
     groups = select_evidence(cands)
     assert len(groups) == answering.MAX_QUOTES
     assert all(g[0].passage.doc_id == "a" for g in groups)
@@ -50,6 +50,26 @@ def test_a_sentence_next_to_a_chosen_one_takes_no_quote_of_its_own():
     answer = answering.build_answer("q", groups, {"a": doc}, {}, [p], True)
     assert len(answer.citations) == answering.MAX_QUOTES
     assert answer.citations[0].quote == "One two. Three four."
+
+
+def test_a_passage_already_quoted_waits_while_other_passages_have_their_turn():
+    text = "First point here. " + "\n\n" + "Second point here."
+    a = Passage("a", "Doc A", "S", text, 0, len(text))
+    b = Passage("b", "Doc B", "S", "Other doc point.", 0, 16)
+    second = text.index("Second")
+    top, weaker_same_passage = (Candidate(a, 0, 17, 0.9, 0.0, 1.0, 0, np.array([1, 0], dtype=np.float32)),
+                                Candidate(a, second, second + 18, 0.85, 0.0, 1.0, 0, np.array([0, 1], dtype=np.float32)))
+    other = Candidate(b, 0, 16, 0.8, 0.0, 1.0, 0, np.array([0.6, -0.8], dtype=np.float32))
+    groups = select_evidence([top, weaker_same_passage, other])
+    assert [g[0] for g in groups] == [top, other, weaker_same_passage]  # it still comes, after
+    # ... but a sentence that comes to stand beside a chosen one joins it at once
+    text2 = "First point here. Next to it. Third, beside the second."
+    p = Passage("a", "Doc A", "S", text2, 0, len(text2))
+    at = text2.index("Next"), text2.index("Third")
+    one, three, two = (Candidate(p, 0, 17, 0.9, 0.0, 1.0, 0, np.array([1, 0], dtype=np.float32)),
+                       Candidate(p, at[1], len(text2), 0.85, 0.0, 1.0, 0, np.array([0, 1], dtype=np.float32)),
+                       Candidate(p, at[0], at[1] - 1, 0.84, 0.0, 1.0, 0, np.array([0.6, 0.8], dtype=np.float32)))
+    assert [g[0] for g in select_evidence([one, three, two, other])] == [one, two, three, other]
 
 
 def test_confidence_is_monotone_in_cosine():
