@@ -488,7 +488,8 @@ class Assistant:
         form = answering.answer_form(question)
         first = answering.ranked_first_form(question)
         person_named = self._named_by_authors(focus) is not None
-        about_authors = answering.asks_about_authors(focus, person_named=person_named)
+        about_authors = answering.asks_about_authors(focus, person_named=person_named) or (
+            query != question and answering.follows_up_on_authors(question, history))
         if about_authors and not person_named and hits:
             # "Which of the two authors is a professor?" names no one, so nothing retrieves the
             # byline, which is the answer (blind3 d017; the 537: evidence@1 +1, none lost).

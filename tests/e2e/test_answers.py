@@ -118,6 +118,12 @@ def test_a_question_about_where_the_authors_work_is_answered_by_their_byline(rea
     assert not real_qa.ask("What university is Su Hongwen at?").answered
 
 
+def test_after_who_wrote_a_paper_where_they_work_is_answered_by_its_byline(real_qa):
+    history = [("Who wrote the 2024 CSST article on labor mobility and new quality productive forces?", "")]
+    a = real_qa.ask("Which school are they at?", history=history)
+    assert a.answered and any("School of Economics at Nanjing Audit University" in c.quote for c in a.citations[:3])
+
+
 def test_a_source_named_by_affiliation_or_acronym_is_not_an_unknown_name(real_qa):
     # The affiliation line is not in any passage, but it names the paper: not a reason to refuse.
     assert real_qa.ask("What is the stated purpose of the Chengdu University of Information Technology paper?").answered

@@ -408,6 +408,15 @@ def test_ranked_first_outweighs_a_closer_neighbour_from_a_better_passage():
     assert [g[0] for g in select_evidence([neighbour, ranks_it_first])][0] is ranks_it_first
 
 
+def test_a_follow_up_on_the_authors_asked_about_is_recognized():
+    who = ["Who wrote the CSST piece on talent flow?"]
+    assert answering.follows_up_on_authors("Where do they work?", who)
+    assert answering.follows_up_on_authors("Which school are they at?", [(who[0], "an answer")])
+    assert not answering.follows_up_on_authors("What do they propose for rural schools?", who)  # asks what they say
+    assert not answering.follows_up_on_authors("Where do migrant workers settle?", who)  # no "they": a new question
+    assert not answering.follows_up_on_authors("Where do they work?", None)
+
+
 def test_follow_up_detection_and_rewriting():
     history = [("What support did Huichuan give returning migrant workers?", "...")]
     assert is_follow_up("and what about their children's schooling?")
