@@ -486,12 +486,14 @@ _ASKS_MONEY = re.compile(
     r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|credit|capital|financing|subsid(y|ies)|grants?"
     r"|investment|budget|spending|expenditure|revenue|income|wages?|salar(y|ies)|pensions?|allowances?|compensation|costs?"
     r"|fees?|tax(es)?)"
+    r"|how much ([\w-]+ ){0,3}?(lent|loaned|borrowed|spent|invested|raised|paid|allocated|earned)\b"
     r"|(what|how much|how high) (is|are|was|were) the ([\w-]+ ){0,3}?(incomes?|wages?|salar(y|ies)|pensions?|budget"
     r"|funding|costs?|prices?|fees?)\b"
     rf"|^\s*(the )?({_PER_WHAT} ){{1,3}}"
     r"(incomes?|wages?|salar(y|ies)|pensions?|earnings|budgets?|spending|costs?|prices?|fees?)\b)", re.I)
 _MONEY = re.compile(
     r"(rmb|¥|\$|us\$|yuan)\s?\d|\d[\d,.]*\s*(yuan|rmb|dollars?|(million|billion|trillion)\s+(yuan|rmb|dollars?))\b", re.I)
+_MONEY_NOUNS = frozenset(content_stems("money funds funding loans credit capital financing subsidies grants investment".split())) - {None}
 FIGURE_WINDOW = 4
 # Words that stand next to any figure ("over 92%"), so they tell nothing about what it counts.
 _QUALIFIERS = frozenset(content_stems("over under about around nearly almost more less than least most some".split())) - {None}
@@ -645,7 +647,10 @@ def quantity_check(question: str, terms: set[str], known: Container[str] = froze
         # "the 400 hotline": a figure the question states is not its answer
         given = frozenset(w for w in _WORD.findall(question.lower()) if w[0].isdigit())
         if _ASKS_MONEY.search(question) and not share:
-            return lambda text: bool(_MONEY.search(text)) and figure_near(text, terms, given=given)
+            # "How much money did that bring in?": a sum of money next to what money is called
+            # ("RMB96.4 million loans") is about the thing asked for, whatever word the question used.
+            money_terms = set(terms) | _MONEY_NOUNS
+            return lambda text: bool(_MONEY.search(text)) and figure_near(text, money_terms, given=given)
         if share:
             terms = _share_terms(question, asking.group(0)) or terms
         else:

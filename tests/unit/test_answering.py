@@ -545,6 +545,13 @@ def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it
     ("How much credit did Huichuan arrange for small firms in 2016?",
      "Huichuan put forth 18 supportive policies for small firms in 2016.",
      "Huichuan secured RMB96.4 million of credit for 561 small firms in 2016."),
+    # The sum stands next to what money is called, not the question's word for it.
+    ("How much money did that bring in, and for how many firms?",
+     "Huichuan trained 6,726 migrant workers in 2016.",
+     "The district coordinated to secure RMB96.4 million loans for 561 SMEs in 2016."),
+    ("How much was lent, and to how many firms?",
+     "The district set up 6 platforms for 561 SMEs.",
+     "The district coordinated to secure RMB96.4 million loans for 561 SMEs in 2016."),
     ("What is the average monthly income of migrant workers?",
      "Huichuan trained 6,726 migrant workers, and their income rose.",
      "Migrant workers' average monthly income reached 4,961 yuan."),
