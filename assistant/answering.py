@@ -1022,7 +1022,9 @@ _ANAPHORA = re.compile(r"\b(it|its|that|this|these|those|they|them|their|there|h
 def is_follow_up(question: str) -> bool:
     """A question that leans on the conversation: 'and their children?', 'why is that?'."""
     q = question.strip()
-    return bool(_FOLLOW_UP_START.match(q) or _ANAPHORA.search(q) or len(key_terms(q)) <= 2)
+    # "What fix do the authors suggest?": a source named by no name is the one already talked about.
+    generic_source = _SOURCE.search(q) is not None and not source_words(q)
+    return bool(_FOLLOW_UP_START.match(q) or _ANAPHORA.search(q) or len(key_terms(q)) <= 2 or generic_source)
 
 
 def _history_questions(history: Sequence[Any] | None) -> list[str]:
@@ -1069,7 +1071,7 @@ def _with_context(question: str, previous: str | None) -> str:
     # The source the conversation named ("the Shanghai Daily interview") goes along whole, so
     # that it still names its document; its words alone, without "the", would not.
     source = _SOURCE.search(previous)
-    carried = source.group(0) if source and not _SOURCE.search(question) else ""
+    carried = source.group(0) if source and not source_words(question) else ""  # unless the question names one
     rest = previous[: source.start()] + " " + previous[source.end() :] if carried else previous
     words = " ".join(w for w in re.findall(r"[\w’'-]+", rest) if key_terms(w) and not key_terms(w) <= own)
     context = "; ".join(part for part in (carried, words) if part)

@@ -433,6 +433,10 @@ def test_follow_up_detection_and_rewriting():
                                ["What is the One-Stop Service mentioned in the Shanghai Daily interview?"])
     assert "the Shanghai Daily interview" in carried and "One-Stop Service" in carried
     assert answering.source_words(carried).strip() == "Shanghai Daily"
+    # "the authors", naming no one, are the ones the conversation was about
+    fix = resolve_question("What tech-based fix do the authors suggest?", ["How does the Chengdu paper find aid recipients?"])
+    assert "the Chengdu paper" in fix and answering.source_words(fix).strip() == "Chengdu"
+    assert not is_follow_up("What tech-based fix do the Chengdu authors suggest?")
     # Dict and plain-string histories work the same way.
     assert "Huichuan" in resolve_question("why?", [{"question": history[0][0]}])
     assert "Huichuan" in resolve_question("why?", [history[0][0]])
