@@ -421,8 +421,10 @@ _CHIEF_FORMS = (
      _ranked_first(_OBSTACLES)),
     (_asks_first(_AIMS), _ranked_first(_AIMS, r"|\b(core|essence|crux|heart) of\b|\bultimate (aim|goal)\b")),
     (_asks_first(_FACTORS), _ranked_first(_FACTORS, _KEY_TO)),
-    # "the main thing holding them back": whatever it is, the sentence ranks it first
-    (_asks_first(r"things?"), _ranked_first(_ANY_FIRST, _KEY_TO)),
+    # "the main thing holding them back": whatever it is, the sentence ranks it first; so for
+    # "what does he think matters most?"
+    (re.compile(rf"{_asks_first(r'things?').pattern}|\b(matters?|counts?) (the )?most\b", re.I),
+     _ranked_first(_ANY_FIRST, _KEY_TO)),
     # "On what does its success ultimately depend?"
     (re.compile(r"\b(depends?|depending|hinges?|rests?|relies?)( \w+)? on\b|\bon what\b.*\b(depend|hinge|rest|rely)\b", re.I),
      _ranked_first(_FACTORS, _KEY_TO)),

@@ -393,6 +393,8 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
     for most in ("What most holds back rural revitalization?", "what hinders the countryside most?"):
         form = answering.ranked_first_form(most)
         assert form is not None and form.search("the lack of talent is the biggest obstacle")
+    matters = answering.ranked_first_form("So what does he think matters most in response?")
+    assert matters is not None and matters.search("I think the most important thing is to reduce the barriers.")
     typical = answering.ranked_first_form("What typical difficulties do migrants run into in cities?")
     assert typical is not None and typical.search("The most common obstacles are: one can find work, but …")
     assert not typical.search("There are obstacles to settling down.")
