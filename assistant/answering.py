@@ -431,9 +431,17 @@ _CHIEF_FORMS = (
 )
 
 
+_ASKS_OBSTACLE = re.compile(
+    rf"\b(get(s|ting)?|stand(s|ing)?) in the way\b|\b{_OBSTACLES}\b|\bhold(s|ing)? (\w+ )?back\b", re.I)
+_GIVES_OBSTACLE = re.compile(
+    rf"\b{_OBSTACLES}\b|\b(hard|difficult) to\b|\b(lack(s|ing)?|shortages?|insufficient|inadequate|restrict\w*|hinder\w*"
+    r"|imped\w*|constrain\w*|struggl\w*|barely|fail(s|ed)? to)\b", re.I)
+
+
 def answer_form(question: str) -> re.Pattern[str] | None:
     """What an answer to this question looks like, when its wording says (why / when / define)."""
-    for asks, gives in ((_ASKS_WHY, _GIVES_REASON), (_ASKS_WHEN, _GIVES_YEAR), (_ASKS_MEANING, _GIVES_MEANING)):
+    for asks, gives in ((_ASKS_WHY, _GIVES_REASON), (_ASKS_WHEN, _GIVES_YEAR), (_ASKS_MEANING, _GIVES_MEANING),
+                        (_ASKS_OBSTACLE, _GIVES_OBSTACLE)):
         if asks.search(question):
             return gives
     return None

@@ -347,7 +347,7 @@ def test_a_byline_names_an_author_of_its_own_document():
     assert "xin" in terms and "pang" in terms and "2021" not in terms  # a year alone names no document
 
 
-def test_answer_form_matches_why_when_and_definition_questions():
+def test_answer_form_matches_why_when_definition_and_obstacle_questions():
     why = answering.answer_form("Why do farmers find it hard to get loans?")
     assert why is not None and why.search("Agriculture faces high risks, leading to financing difficulties.")
     assert not why.search("Farmers find it hard to get loans.")  # a restatement is not a reason
@@ -358,7 +358,12 @@ def test_answer_form_matches_why_when_and_definition_questions():
         "In which years did Shanghai unify its schemes?")
     meaning = answering.answer_form("How does Zhang Yi define urban-rural integration?")
     assert meaning is not None and meaning.search("Integration is a way to create a unified system.")
-    assert answering.answer_form("What obstacles block migrant citizenization?") is None
+    # Obstacles: a sentence that names a difficulty, not one that only names the topic.
+    for q in ("What obstacles block migrant citizenization?", "What's getting in the way of spreading rural culture?"):
+        hurdle = answering.answer_form(q)
+        assert hurdle is not None and hurdle.search("Its spread is facing many difficulties, such as unsmooth channels.")
+        assert not hurdle.search("Rural culture contains the profound tradition of agricultural civilization.")
+    assert answering.answer_form("What does the paper propose for rural culture?") is None
 
 
 def test_answer_form_lifts_the_sentence_that_answers():
