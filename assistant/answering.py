@@ -438,10 +438,20 @@ _GIVES_OBSTACLE = re.compile(
     r"|imped\w*|constrain\w*|struggl\w*|barely|fail(s|ed)? to)\b", re.I)
 
 
+# "What does the paper propose / how can … / what steps …": a sentence that proposes ("we should",
+# "it is necessary to", "strengthen …").
+_ASKS_MEASURE = re.compile(
+    r"\b(propos\w*|recommend\w*|suggest\w*|advocat\w*|calls? for|measures?|steps?|what should|how (can|could|should)"
+    r"|what can|ways? to|how to|solutions?|remed\w*|fix(es)?|do about)\b", re.I)
+_GIVES_MEASURE = re.compile(
+    r"\b(should|needs? to|must|necessary|we will|(it is|is) (important|essential|crucial) to|encourag\w*|promot\w*"
+    r"|establish\w*|improv\w*|strengthen\w*|deepen\w*|optimi[sz]\w*|build|set up)\b", re.I)
+
+
 def answer_form(question: str) -> re.Pattern[str] | None:
     """What an answer to this question looks like, when its wording says (why / when / define)."""
     for asks, gives in ((_ASKS_WHY, _GIVES_REASON), (_ASKS_WHEN, _GIVES_YEAR), (_ASKS_MEANING, _GIVES_MEANING),
-                        (_ASKS_OBSTACLE, _GIVES_OBSTACLE)):
+                        (_ASKS_OBSTACLE, _GIVES_OBSTACLE), (_ASKS_MEASURE, _GIVES_MEASURE)):
         if asks.search(question):
             return gives
     return None

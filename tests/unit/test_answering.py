@@ -363,7 +363,10 @@ def test_answer_form_matches_why_when_definition_and_obstacle_questions():
         hurdle = answering.answer_form(q)
         assert hurdle is not None and hurdle.search("Its spread is facing many difficulties, such as unsmooth channels.")
         assert not hurdle.search("Rural culture contains the profound tradition of agricultural civilization.")
-    assert answering.answer_form("What does the paper propose for rural culture?") is None
+    measure = answering.answer_form("What does the paper propose for rural culture?")
+    assert measure is not None and measure.search("We should promote cultural exchanges between town and country.")
+    assert not measure.search("Rural culture contains the profound tradition of agricultural civilization.")
+    assert answering.answer_form("Who wrote the CSST piece on talent flow?") is None
 
 
 def test_answer_form_lifts_the_sentence_that_answers():
