@@ -1061,16 +1061,19 @@ def _history_questions(history: Sequence[Any] | None) -> list[str]:
     return [q for q in out if q.strip()]
 
 
-# After "who wrote the CSST piece on talent flow?", "where do they work?" or "which school are
-# they at?" asks about those authors: their byline answers it.
+# After "who wrote the CSST piece on talent flow?" or "who did Shanghai Daily interview?", "where
+# do they work?", "which school are they at?" or "what is his job title?" asks about those people:
+# their byline answers it.
+_ASKS_WHO = re.compile(r"^\s*who\b", re.I)
 _ASKS_WHERE_THEY_WORK = re.compile(
     r"\b(which|what) (schools?|departments?|facult(y|ies)|organi[sz]ations?)\b|\bwork(s|ed|ing)? (at|for)\b", re.I)
 
 
 def follows_up_on_authors(question: str, history: Sequence[Any] | None) -> bool:
-    """Whether a follow-up asks where the authors the turn before asked about work."""
+    """Whether a follow-up asks where the people the turn before asked about work, or their post."""
     earlier = _history_questions(history)
-    return (bool(earlier) and _ASKS_AUTHOR.search(earlier[-1]) is not None and _ANAPHORA.search(question) is not None
+    asked_who = bool(earlier) and (_ASKS_AUTHOR.search(earlier[-1]) is not None or _ASKS_WHO.match(earlier[-1]) is not None)
+    return (asked_who and _ANAPHORA.search(question) is not None
             and (_ASKS_PERSON.search(question) is not None or _ASKS_WHERE_THEY_WORK.search(question) is not None))
 
 

@@ -425,6 +425,9 @@ def test_a_follow_up_on_the_authors_asked_about_is_recognized():
     assert not answering.follows_up_on_authors("What do they propose for rural schools?", who)  # asks what they say
     assert not answering.follows_up_on_authors("Where do migrant workers settle?", who)  # no "they": a new question
     assert not answering.follows_up_on_authors("Where do they work?", None)
+    interviewed = ["Who did Shanghai Daily interview about social security?"]
+    assert answering.follows_up_on_authors("What is his job title?", interviewed)
+    assert not answering.follows_up_on_authors("Which schemes does he say Shanghai began first?", interviewed)
 
 
 def test_follow_up_detection_and_rewriting():
