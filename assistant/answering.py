@@ -376,7 +376,7 @@ _ASKS_YEAR = re.compile(rf"{_WHICH_YEAR}\b", re.I)
 # "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
 # named in its own words: the quote needs years, not one next to the question's own terms.
 _ASKS_WHEN = re.compile(rf"^\s*when\b|{_WHICH_YEAR}s?\b", re.I)
-_ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean|what is meant by)\b", re.I)
+_ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean(?! (for|to)\b)|what is meant by)\b", re.I)  # not "what does that mean for X"
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
     r"|since|so that|therefore|thus|hence|reasons?)\b", re.I)
