@@ -689,6 +689,29 @@ def named_years(question: str) -> list[str]:
     return [m.group(0) for m in _GIVES_YEAR.finditer(without_source(question))]
 
 
+# "The Third Plenary Session of the 18th CPC Central Committee": which meeting, by its ordinals.
+_MEETING_ORDINAL = re.compile(
+    r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b"
+    r"(?=(\s+[\w-]+){0,2}?\s+(plenary|plenum|session|congress|central committee|cpc|party))", re.I)
+# A number as written ("5", "40,000", "96.4"), not inside a word ("RMB96"), an ordinal ("18th") or
+# a document's number ("No. 1").
+_NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?<!No\. )(?<!No )\d+([.,]\d+)*(?!\d|(st|nd|rd|th)\b)")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text writes, without thousands separators: "40,000" -> "40000"."""
+    return {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(text)}
+
+
+def stated_figures(question: str) -> tuple[list[str], set[str]]:
+    """The meetings (by ordinal) and the numbers other than years that the question states, which
+    an answer's quotes must hold too: what the Fifth Plenary Session said does not answer "what did
+    the Third … decide?", nor does a quote without "5" answer "… cities of more than 5 million?"."""
+    focus = without_source(question)
+    ordinals = [m.group(0).lower() for m in _MEETING_ORDINAL.finditer(focus)]
+    return ordinals, {n for n in numbers_in(focus) if not _GIVES_YEAR.fullmatch(n)}
+
+
 def asks_for_quantity(question: str) -> bool:
     return _asking_clause(question, _QUANTITY) is not None
 
@@ -896,6 +919,10 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
         return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
     if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):
+        return False
+    ordinals, numbers = stated_figures(ev.focus)
+    quoted = " ".join(_group_text(g) for g in groups)
+    if any(o not in quoted.lower() for o in ordinals) or not numbers <= numbers_in(quoted):
         return False
     best = groups[0][0]
     if (best.passage.doc_id, best.start) in ev.person_sentences:

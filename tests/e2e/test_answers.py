@@ -145,6 +145,10 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert not real_qa.ask("What proportion of Huichuan's returnees are women?").answered
     a = real_qa.ask("In which year did Shanghai merge its urban and rural pension schemes?")
     assert a.answered and any(y in a.citations[0].quote for y in ("2014", "2015", "2016", "2020"))
+    # Another meeting, or a figure the corpus does not give, is not answered by a quote without it.
+    assert not real_qa.ask("What did the Third Plenary Session of the 18th CPC Central Committee decide about rural land?").answered
+    assert not real_qa.ask("What hukou settlement restrictions still apply to cities with more than 5 million residents?").answered
+    assert real_qa.ask("What did the fifth plenum of the 19th Central Committee say about industry and agriculture?").answered
     # A past "when" needs a date in the quotes, not just any number.
     assert not real_qa.ask("When did Shandong province launch its residence permit reform?").answered
     # Credit is money: the quote that answers holds a sum.

@@ -72,6 +72,15 @@ def test_a_passage_already_quoted_waits_while_other_passages_have_their_turn():
     assert [g[0] for g in select_evidence([one, three, two, other])] == [one, two, three, other]
 
 
+def test_stated_figures_and_meetings_are_what_a_quote_must_repeat():
+    assert answering.stated_figures("the Third Plenary Session of the 18th CPC Central Committee") == (["third", "18th"], set())
+    assert answering.stated_figures("cities of more than 5 million people in 2020?") == ([], {"5"})  # a year is not one
+    assert answering.stated_figures("about 40,000 returnees?") == ([], {"40000"})
+    # a document's number and a sum inside a word are not stated figures
+    assert answering.stated_figures("What does the No. 1 Central Document say about RMB96.4 million?") == ([], set())
+    assert answering.numbers_in("about 40,000 have come back, 92% of them") == {"40000", "92"}
+
+
 def test_confidence_is_monotone_in_cosine():
     assert answering.confidence(0.8, 1.0, 0.3) > answering.confidence(0.3, 1.0, 0.3)
 
