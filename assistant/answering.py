@@ -921,9 +921,10 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):
         return False
     ordinals, numbers = stated_figures(ev.focus)
-    quoted = " ".join(_group_text(g) for g in groups)
-    if any(o not in quoted.lower() for o in ordinals) or not numbers <= numbers_in(quoted):
-        return False
+    if ordinals or numbers:
+        quoted = " ".join(_group_text(g) for g in groups)
+        if any(o not in quoted.lower() for o in ordinals) or not numbers <= numbers_in(quoted):
+            return False
     best = groups[0][0]
     if (best.passage.doc_id, best.start) in ev.person_sentences:
         # A byline or an interviewee's introduction answers "what is Zhang Yi's post?", a question
