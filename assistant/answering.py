@@ -449,7 +449,8 @@ _GIVES_MEASURE = re.compile(
 
 
 def answer_form(question: str) -> re.Pattern[str] | None:
-    """What an answer to this question looks like, when its wording says (why / when / define)."""
+    """What an answer to this question looks like, when its wording says (why / when / define /
+    what gets in the way / what is proposed)."""
     for asks, gives in ((_ASKS_WHY, _GIVES_REASON), (_ASKS_WHEN, _GIVES_YEAR), (_ASKS_MEANING, _GIVES_MEANING),
                         (_ASKS_OBSTACLE, _GIVES_OBSTACLE), (_ASKS_MEASURE, _GIVES_MEASURE)):
         if asks.search(question):
@@ -698,9 +699,15 @@ _MEETING_ORDINAL = re.compile(
 _NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?<!No\. )(?<!No )\d+([.,]\d+)*(?!\d|(st|nd|rd|th)\b)")
 
 
+_SMALL_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+
+
 def numbers_in(text: str) -> set[str]:
-    """The numbers a text writes, without thousands separators: "40,000" -> "40000"."""
-    return {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(text)}
+    """The numbers a text writes, without thousands separators, small ones in words too:
+    "40,000" -> "40000", "three core challenges" -> "3"."""
+    words = {_SMALL_NUMBERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _SMALL_NUMBERS}
+    return {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(text)} | words
 
 
 def stated_figures(question: str) -> tuple[list[str], set[str]]:
@@ -709,7 +716,8 @@ def stated_figures(question: str) -> tuple[list[str], set[str]]:
     the Third … decide?", nor does a quote without "5" answer "… cities of more than 5 million?"."""
     focus = without_source(question)
     ordinals = [m.group(0).lower() for m in _MEETING_ORDINAL.finditer(focus)]
-    return ordinals, {n for n in numbers_in(focus) if not _GIVES_YEAR.fullmatch(n)}
+    written = {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(focus)}  # in digits: "which one" states none
+    return ordinals, {n for n in written if not _GIVES_YEAR.fullmatch(n)}
 
 
 def asks_for_quantity(question: str) -> bool:

@@ -79,6 +79,8 @@ def test_stated_figures_and_meetings_are_what_a_quote_must_repeat():
     # a document's number and a sum inside a word are not stated figures
     assert answering.stated_figures("What does the No. 1 Central Document say about RMB96.4 million?") == ([], set())
     assert answering.numbers_in("about 40,000 have come back, 92% of them") == {"40000", "92"}
+    assert "3" in answering.numbers_in("facing three core challenges")  # "Which 3 challenges …?"
+    assert answering.stated_figures("Which one of the two authors is a professor?") == ([], set())
 
 
 def test_confidence_is_monotone_in_cosine():
