@@ -570,7 +570,7 @@ def figure_near(
 
     def is_figure(i: int) -> bool:
         w = content[i][0]
-        if w in given:
+        if w in given or content[i][2] == "no":  # "No. 1 Central Document" is a name, not a figure
             return False
         if year:
             return bool(_YEAR.fullmatch(w))
@@ -664,7 +664,8 @@ def quantity_check(question: str, terms: set[str], known: Container[str] = froze
         return lambda text: bool(_GIVES_LIMIT.search(text)) and holds_quantity(text)
     if asks_for_figure(question):
         asking = _asking_clause(question, _ASKS_FIGURE)
-        share = bool(_ASKS_SHARE.search(asking.group(0)))  # the words that ask
+        # the words that ask, or the head noun right after them: "what was China's urban-rural income ratio"
+        share = bool(_ASKS_SHARE.search(asking.group(0)) or _ASKS_SHARE.match(question[asking.end() :].lstrip()))
         # "the 400 hotline": a figure the question states is not its answer
         given = frozenset(w for w in _WORD.findall(question.lower()) if w[0].isdigit())
         if _ASKS_MONEY.search(question) and not share:

@@ -590,6 +590,10 @@ def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it
     ("number of returnees who started businesses in Huichuan?",
      "Huichuan supported returnees who started businesses.",
      "In Huichuan 25,000 returnees have started businesses."),
+    # "No. 1" names a document; "ratio" after the asking words still asks for a share.
+    ("What was China's urban-rural income ratio in 2020?",
+     "China's No. 1 Central Document for 2020 pointed out that new talent should be encouraged.",
+     "In 2020 the urban-rural income ratio in China fell to 40% of its 2000 level."),
     # A share must be a share of what is asked.
     ("What share of the returning migrant entrepreneurs in Huichuan are women?",
      "Huichuan trained 6,726 returning migrant workers, over 92% of whom found jobs.",
