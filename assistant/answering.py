@@ -875,6 +875,12 @@ _NOT_PLACES = frozenset(
 _CAPITALIZED = re.compile(r"(?-i:[A-Z][a-z]+)")
 
 
+def named_places(question: str) -> list[str]:
+    """The capitalized names, not years, that a question for places names ("Zhejiang" in "which
+    counties in Zhejiang …?")."""
+    return [n for n in named_terms(question) if not _YEAR.fullmatch(n)]
+
+
 def asks_for_place(question: str) -> bool:
     """"Which cities / provinces / district …?"."""
     return _ASKS_PLACE.match(question) is not None
@@ -923,8 +929,12 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     elif asks_for_quantity(question) and not any(holds_quantity(_group_text(g)) for g in groups):
         return False
     # The answer's lead quote must name one: a place named in some later quote answers little.
+    # "Which counties in Zhejiang …?" asks for places within Zhejiang: the lead quote, or what
+    # comes just before it, is about Zhejiang ("Chinese" is found as "China").
     if asks_for_place(question) and not any(
-            names_a_place(_quoted(c, ev.previous), question) for c in groups[0]):
+            names_a_place(_quoted(c, ev.previous), question)
+            and all(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", _context(c), re.I) for n in named_places(ev.focus))
+            for c in groups[0]):
         return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.
     if any(all(year not in _group_text(g) for g in groups) for year in named_years(ev.focus)):

@@ -103,6 +103,8 @@ def test_a_question_for_places_is_answered_by_a_quote_that_names_one(real_qa):
     assert not real_qa.ask("Which Chinese cities have completely scrapped hukou restrictions for university graduates?").answered
     a = real_qa.ask("Which district was a national pilot for returning-migrant entrepreneurship?")
     assert a.answered and "Huichuan" in a.citations[0].quote
+    # Places within a named province: Shanghai's rank in the Yangtze River Delta is not about Zhejiang.
+    assert not real_qa.ask("Which counties in Zhejiang have the highest rural per capita income?").answered
 
 
 def test_a_why_answer_gives_the_reason_not_only_the_question_restated(real_qa):

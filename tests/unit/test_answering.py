@@ -83,6 +83,11 @@ def test_stated_figures_and_meetings_are_what_a_quote_must_repeat():
     assert answering.stated_figures("Which one of the two authors is a professor?") == ([], set())
 
 
+def test_a_question_for_places_within_a_named_place_names_it():
+    assert answering.named_places("Which counties in Zhejiang had the highest incomes in 2020?") == ["Zhejiang"]
+    assert answering.named_places("Which district was a national pilot for returnees?") == []
+
+
 def test_confidence_is_monotone_in_cosine():
     assert answering.confidence(0.8, 1.0, 0.3) > answering.confidence(0.3, 1.0, 0.3)
 
