@@ -1082,7 +1082,9 @@ def references(citations: Sequence[Citation], documents: dict[str, Document]) ->
 
 # ---------------------------------------------------------------- follow-ups
 
-_FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what of|then|or)\b", re.I)
+_FOLLOW_UP_START = re.compile(
+    r"^(and|but|also|so|what about|how about|what of|then|or|(please )?(say|tell me|explain) more|more (on|about)"
+    r"|(please )?(elaborate|expand|go on|continue))\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|that|this|these|those|they|them|their|there|he|she|his|her|such|same|above)\b", re.I)
 
 

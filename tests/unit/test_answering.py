@@ -451,6 +451,7 @@ def test_follow_up_detection_and_rewriting():
     assert is_follow_up("and what about their children's schooling?")
     assert is_follow_up("why is that?")
     assert not is_follow_up("How can rural pensions be improved for elderly farmers?")
+    assert is_follow_up("Say more about the weak industrial foundation.")  # it names no source: the one talked about
     rewritten = resolve_question("how many of them started businesses?", history)
     assert "Huichuan" in rewritten and rewritten.startswith("how many of them")
     assert resolve_question("How can rural pensions be improved for elderly farmers?", history) == \
