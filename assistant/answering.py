@@ -425,9 +425,9 @@ _CHIEF_FORMS = (
     # "what does he think matters most?"
     (re.compile(rf"{_asks_first(r'things?').pattern}|\b(matters?|counts?) (the )?most\b", re.I),
      _ranked_first(_ANY_FIRST, _KEY_TO)),
-    # "On what does its success ultimately depend?"
+    # "On what does its success ultimately depend?", "what basis must it rest on?"
     (re.compile(r"\b(depends?|depending|hinges?|rests?|relies?)( \w+)? on\b|\bon what\b.*\b(depend|hinge|rest|rely)\b", re.I),
-     _ranked_first(_FACTORS, _KEY_TO)),
+     _ranked_first(_FACTORS, _KEY_TO + r"|\b(based|rests?|relies?|built|founded) on\b|\b(basis|foundation) (of|for)\b")),
 )
 
 

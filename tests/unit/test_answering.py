@@ -403,6 +403,8 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
     assert aim is not None and aim.search("The core of rural revitalization is to help the farmers live an affluent life.")
     factor = answering.ranked_first_form("On what does the success of the strategy ultimately depend?")
     assert factor is not None and factor.search("The key to implementing the strategy lies in people.")
+    basis = answering.ranked_first_form("What theoretical basis must integrated development rest on?")
+    assert basis is not None and basis.search("Integration needs to be based on the deep soil of the Marxist theory.")
     thing = answering.ranked_first_form("What is the most critical thing for integration, per Zhang?")
     assert thing is not None and thing.search("the lack of talent is the biggest obstacle")
     assert thing.search("The key is balancing efficiency with fairness.")
