@@ -423,7 +423,8 @@ _CHIEF_FORMS = (
     (_asks_first(_FACTORS), _ranked_first(_FACTORS, _KEY_TO)),
     # "the main thing holding them back": whatever it is, the sentence ranks it first; so for
     # "what does he think matters most?"
-    (re.compile(rf"{_asks_first(r'things?').pattern}|\b(matters?|counts?) (the )?most\b", re.I),
+    (re.compile(rf"{_asks_first(r'things?').pattern}|\b(matters?|counts?) (the )?most\b"
+                r"|\b(single )?most (important|critical|crucial|essential) [\w-]+", re.I),
      _ranked_first(_ANY_FIRST, _KEY_TO)),
     # "On what does its success ultimately depend?", "what basis must it rest on?"
     (re.compile(r"\b(depends?|depending|hinges?|rests?|relies?)( \w+)? on\b|\bon what\b.*\b(depend|hinge|rest|rely)\b", re.I),

@@ -419,6 +419,8 @@ def test_ranked_first_form_matches_the_same_kind_of_thing():
     for most in ("What most holds back rural revitalization?", "what hinders the countryside most?"):
         form = answering.ranked_first_form(most)
         assert form is not None and form.search("the lack of talent is the biggest obstacle")
+    response = answering.ranked_first_form("And what does he see as the single most important response?")
+    assert response is not None and response.search("I think the most important thing is to reduce the barriers.")
     matters = answering.ranked_first_form("So what does he think matters most in response?")
     assert matters is not None and matters.search("I think the most important thing is to reduce the barriers.")
     typical = answering.ranked_first_form("What typical difficulties do migrants run into in cities?")
