@@ -1086,7 +1086,8 @@ def references(citations: Sequence[Citation], documents: dict[str, Document]) ->
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|so|what about|how about|what of|then|or|(please )?(say|tell me|explain) more|more (on|about)"
     r"|(please )?(elaborate|expand|go on|continue))\b", re.I)
-_ANAPHORA = re.compile(r"\b(it|its|that|this|these|those|they|them|their|there|he|she|his|her|such|same|above)\b", re.I)
+_ANAPHORA = re.compile(r"\b(it|its|that|this|these|those|they|them|their|there|he|she|his|her|such|same|above"
+                       r"|in (response|reply|that case))\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:

@@ -456,6 +456,7 @@ def test_follow_up_detection_and_rewriting():
     assert is_follow_up("why is that?")
     assert not is_follow_up("How can rural pensions be improved for elderly farmers?")
     assert is_follow_up("Say more about the weak industrial foundation.")  # it names no source: the one talked about
+    assert is_follow_up("What should poorer rural regions do in response?")  # in response to what was said
     rewritten = resolve_question("how many of them started businesses?", history)
     assert "Huichuan" in rewritten and rewritten.startswith("how many of them")
     assert resolve_question("How can rural pensions be improved for elderly farmers?", history) == \
