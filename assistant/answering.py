@@ -370,7 +370,9 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][A-Za-z-]+|[A-Z]{2,}|\d{4})\b")
 # is the one that gives a reason, a year or a definition (all 79: evidence@3 0.835 -> 0.861, evidence@1 unchanged).
 _YEAR = re.compile(r"(1[89]|20)\d\d")  # a year, not a count
 _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
-_ASKS_WHY = re.compile(r"^\s*(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
+# (after a leading "According to the interview," or "In Zhang Yi's view,")
+_ASKS_WHY = re.compile(
+    r"^\s*((according to|in|for|from)\b[^,?]{0,80},\s*)?(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
 _WHICH_YEAR = r"^\s*((in|by|since|until|from) )?(what|which) year"
 _ASKS_YEAR = re.compile(rf"{_WHICH_YEAR}\b", re.I)
 # "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
@@ -844,15 +846,31 @@ def _quote_span(c: Candidate, prev_start: int | None) -> tuple[int, int]:
     return c.start, c.end
 
 
-def _with_reason(doc: Document, s: int, e: int, next_end: int | None) -> int:
+# A sentence that adds one more item to the reasons just given: "Government subsidies also
+# have limits. Plus, there's a risk of …".
+_GOES_ON = re.compile(
+    r"^(also|plus|moreover|furthermore|besides|in addition|what[’']?s more|another|finally)\b|^([\w’'-]+[\s,]+){1,4}?also\b", re.I)
+
+
+def _with_reason(doc: Document, s: int, e: int, sentence: int, following: dict[tuple[str, int], int]) -> int:
     """The end of a quote answering a "why" question: the sentence after it too, when the quote
-    itself gives no reason. The sentence closest to "why could raising rural benefits too
-    fast cause problems?" restates it ("… too fast an increase … could also be a problem"); the
-    reason comes next ("Farmers have lower incomes and might have difficulty paying …")."""
-    if next_end is None or _GIVES_REASON.search(doc.text[s:e]):
+    itself gives no reason, and the sentences after that which add to it ("… also …", "Plus, …").
+    The sentence closest to "why could raising rural benefits too fast cause problems?" restates
+    it ("… too fast an increase … could also be a problem"); the reasons come next ("Farmers have
+    lower incomes … Government subsidies also have limits. Plus, there's a risk …").
+
+    ``sentence`` is the start of the quote's last sentence; ``following`` maps a sentence's
+    (doc_id, start) to the end of the sentence after it, within its passage."""
+    if _GIVES_REASON.search(doc.text[s:e]):
         return e
-    same_paragraph = "\n\n" not in doc.text[e:next_end]
-    return next_end if same_paragraph and next_end - s <= MAX_JOINED_QUOTE else e
+    end, at = e, sentence
+    while (next_end := following.get((doc.doc_id, at))) is not None:
+        gap = doc.text[end:next_end]
+        at = end + len(gap) - len(gap.lstrip())  # where the next sentence starts
+        if "\n\n" in doc.text[end:at] or next_end - s > MAX_JOINED_QUOTE or (end > e and not _GOES_ON.match(doc.text[at:next_end])):
+            break
+        end = next_end
+    return end
 
 
 # "Which (Chinese) cities have abolished …?" asks for places by name; "which city professionals
@@ -1021,7 +1039,7 @@ def build_answer(
             doc = documents[c.passage.doc_id]
             s, e = _quote_span(c, previous_sentence.get((doc.doc_id, c.start)))
             if following and not placed and _ASKS_WHY.search(question):
-                e = _with_reason(doc, s, e, following.get((doc.doc_id, c.start)))
+                e = _with_reason(doc, s, e, c.start, following)
             # A quote widened to the sentence before it may now cover an earlier quote, which then
             # gives the context: quote the sentence alone (and nothing twice).
             if overlaps_taken(doc.doc_id, s, e):

@@ -576,6 +576,21 @@ def test_a_why_answer_that_only_restates_the_question_quotes_the_reason_after_it
     assert [c.quote for c in answer.citations] == [text[69:91]]
 
 
+def test_a_why_quote_runs_on_through_the_sentences_that_add_reasons():
+    text = ("Too fast an increase could be a problem. Farmers have lower incomes. Subsidies also have limits. "
+            "Plus, there is a risk of dependence. Despite this, integration goes on.")
+    doc = Document("a", "Doc A", ("X",), "2020", "src", text)
+    p = Passage("a", "Doc A", "S", text, 0, len(text))
+    starts = [0] + [text.index(w) for w in ("Farmers", "Subsidies", "Plus", "Despite")]
+    ends = [text.index(".", st) + 1 for st in starts]
+    following = {("a", st): ends[i + 1] for i, st in enumerate(starts[:-1])}
+    restates = Candidate(p, 0, ends[0], 0.9, 0.5, 1.0, 0, np.ones(2) / np.sqrt(2))
+    # the leading clause does not hide the "why"
+    answer = answering.build_answer("According to the interview, why could fast increases cause problems?",
+                                    [[restates]], {"a": doc}, {}, [p], True, following)
+    assert [c.quote for c in answer.citations] == [text[: ends[3]]]  # not "Despite this, …"
+
+
 @pytest.mark.parametrize("question, not_an_answer, an_answer", [
     # A money question needs a sum of money.
     ("How much annual funding does the labour platform receive?",
