@@ -1101,6 +1101,16 @@ def references(citations: Sequence[Citation], documents: dict[str, Document]) ->
 
 # ---------------------------------------------------------------- follow-ups
 
+_WH_IS = re.compile(r"\b(what|how|who|where|when|why|which)['’]s\b", re.I)
+_HEDGE = re.compile(r"^\s*((roughly|approximately|about|around|exactly|precisely|just|please|quickly|briefly),?\s+)+", re.I)
+
+
+def plain_question(question: str) -> str:
+    """The question as the wording rules read it: "what's" as "what is", and without a leading
+    "roughly" or "please" ("Roughly how many hollow villages …?" asks for a figure)."""
+    return _HEDGE.sub("", _WH_IS.sub(lambda m: f"{m.group(1)} is", question))
+
+
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|so|what about|how about|what of|then|or|(please )?(say|tell me|explain) more|more (on|about)"
     r"|(please )?(elaborate|expand|go on|continue))\b", re.I)

@@ -461,12 +461,14 @@ class Assistant:
         allowed = self._allowed(where)
         if allowed is not None and not allowed.any():
             return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).")
-        ev = self._evidence(question, history, k, allowed)
+        asked = answering.plain_question(question)  # "what's" as "what is": the rules read the wording
+        ev = self._evidence(asked, history, k, allowed)
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)
-        answered = answering.covers(question, ev, groups, min_confidence)
-        answering.lead_with_what_is_asked(question, groups)  # after covers(), which weighs the best-scored group
-        return answering.build_answer(question, groups, self._documents, ev.previous, passages, answered, ev.following)
+        answered = answering.covers(asked, ev, groups, min_confidence)
+        answering.lead_with_what_is_asked(asked, groups)  # after covers(), which weighs the best-scored group
+        answer = answering.build_answer(asked, groups, self._documents, ev.previous, passages, answered, ev.following)
+        return replace(answer, question=question)
 
     def _evidence(
         self, question: str, history: Sequence[Any] | None, k: int, allowed: np.ndarray | None

@@ -151,6 +151,11 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert not real_qa.ask("What did the Third Plenary Session of the 18th CPC Central Committee decide about rural land?").answered
     assert not real_qa.ask("What hukou settlement restrictions still apply to cities with more than 5 million residents?").answered
     assert real_qa.ask("What did the fifth plenum of the 19th Central Committee say about industry and agriculture?").answered
+    # Typed informally, a figure question is still one; the answer keeps the question as typed.
+    q = "What's the monthly payment level under Shanghai's minimum livelihood guarantee?"
+    a = real_qa.ask(q)
+    assert not a.answered and a.question == q
+    assert not real_qa.ask("Roughly how many 'hollow villages' exist in China today?").answered
     # A past "when" needs a date in the quotes, not just any number.
     assert not real_qa.ask("When did Shandong province launch its residence permit reform?").answered
     # Credit is money: the quote that answers holds a sum.

@@ -88,6 +88,14 @@ def test_a_question_for_places_within_a_named_place_names_it():
     assert answering.named_places("Which district was a national pilot for returnees?") == []
 
 
+def test_the_rules_read_what_s_as_what_is_and_skip_a_leading_hedge():
+    assert answering.plain_question("What's the monthly payment under Shanghai's guarantee?") == \
+        "What is the monthly payment under Shanghai's guarantee?"  # a possessive stays
+    assert answering.plain_question("Roughly how many hollow villages are there?") == "how many hollow villages are there?"
+    assert answering.asks_for_figure(answering.plain_question("What's the average monthly wage?"))
+    assert answering.plain_question("And what about their children?") == "And what about their children?"  # a follow-up stays one
+
+
 def test_confidence_is_monotone_in_cosine():
     assert answering.confidence(0.8, 1.0, 0.3) > answering.confidence(0.3, 1.0, 0.3)
 
