@@ -401,38 +401,43 @@ def test_answer_form_lifts_the_sentence_that_answers():
     assert [g[0] for g in select_evidence([restates, answers])][0] is answers
 
 
-def test_ranked_first_form_matches_the_same_kind_of_thing():
+# (question, a sentence that ranks first what it asks for)
+_RANKS_IT_FIRST = [
+    ("What is the single greatest barrier to reviving the countryside?",
+     "Therefore, the lack of talent is the biggest obstacle to rural revitalization."),
+    ("What is the central aim of the countryside revival strategy?",
+     "The core of rural revitalization is to help the farmers live an affluent life."),
+    ("On what does the success of the strategy ultimately depend?", "The key to implementing the strategy lies in people."),
+    ("What theoretical basis must integrated development rest on?",
+     "Integration needs to be based on the deep soil of the Marxist theory."),
+    ("What is the most critical thing for integration, per Zhang?", "the lack of talent is the biggest obstacle"),
+    ("What is the most critical thing for integration, per Zhang?", "The key is balancing efficiency with fairness."),
+    ("What is the main thing holding back rural revitalization?", "the lack of talent is the biggest obstacle"),
+    ("What does Zhang consider the top priority for young workers?", "I think the most important thing is to reduce the barriers."),
+    ("What is the decisive factor in integrating urban and rural development?",
+     "Talent holds the key to an integrated urban-rural development."),
+    ("What most holds back rural revitalization?", "the lack of talent is the biggest obstacle"),
+    ("what hinders the countryside most?", "the lack of talent is the biggest obstacle"),
+    ("And what does he see as the single most important response?", "I think the most important thing is to reduce the barriers."),
+    ("So what does he think matters most in response?", "I think the most important thing is to reduce the barriers."),
+    ("What typical difficulties do migrants run into in cities?", "The most common obstacles are: one can find work, but …"),
+]
+
+
+@pytest.mark.parametrize("question, sentence", _RANKS_IT_FIRST)
+def test_ranked_first_form_matches_the_same_kind_of_thing(question, sentence):
+    form = answering.ranked_first_form(question)
+    assert form is not None and form.search(sentence)
+
+
+def test_ranked_first_form_does_not_match_what_only_names_or_ranks_another_kind():
     obstacle = answering.ranked_first_form("What is the single greatest barrier to reviving the countryside?")
-    assert obstacle is not None
-    assert obstacle.search("Therefore, the lack of talent is the biggest obstacle to rural revitalization.")
     assert not obstacle.search("First, there are barriers to the mobility of the workforce.")  # names, does not rank
     assert not obstacle.search("Migrants are the main force for building a new countryside.")  # first, but no obstacle
-    aim = answering.ranked_first_form("What is the central aim of the countryside revival strategy?")
-    assert aim is not None and aim.search("The core of rural revitalization is to help the farmers live an affluent life.")
-    factor = answering.ranked_first_form("On what does the success of the strategy ultimately depend?")
-    assert factor is not None and factor.search("The key to implementing the strategy lies in people.")
-    basis = answering.ranked_first_form("What theoretical basis must integrated development rest on?")
-    assert basis is not None and basis.search("Integration needs to be based on the deep soil of the Marxist theory.")
-    thing = answering.ranked_first_form("What is the most critical thing for integration, per Zhang?")
-    assert thing is not None and thing.search("the lack of talent is the biggest obstacle")
-    assert thing.search("The key is balancing efficiency with fairness.")
     # what holds something back is an obstacle: not "the key to it lies in people"
     holding = answering.ranked_first_form("What is the main thing holding back rural revitalization?")
-    assert holding is not None and holding.search("the lack of talent is the biggest obstacle")
     assert not holding.search("The key to implementing the strategy lies in people.")
-    priority = answering.ranked_first_form("What does Zhang consider the top priority for young workers?")
-    assert priority is not None and priority.search("I think the most important thing is to reduce the barriers.")
-    decisive = answering.ranked_first_form("What is the decisive factor in integrating urban and rural development?")
-    assert decisive is not None and decisive.search("Talent holds the key to an integrated urban-rural development.")
-    for most in ("What most holds back rural revitalization?", "what hinders the countryside most?"):
-        form = answering.ranked_first_form(most)
-        assert form is not None and form.search("the lack of talent is the biggest obstacle")
-    response = answering.ranked_first_form("And what does he see as the single most important response?")
-    assert response is not None and response.search("I think the most important thing is to reduce the barriers.")
-    matters = answering.ranked_first_form("So what does he think matters most in response?")
-    assert matters is not None and matters.search("I think the most important thing is to reduce the barriers.")
     typical = answering.ranked_first_form("What typical difficulties do migrants run into in cities?")
-    assert typical is not None and typical.search("The most common obstacles are: one can find work, but …")
     assert not typical.search("There are obstacles to settling down.")
     # Counting main challenges, or asking about a thing without ranking it, is another question.
     assert answering.ranked_first_form("How many main challenges are named in the conclusion?") is None
