@@ -391,7 +391,8 @@ _RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremos
                 r"|top|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
                 r"|single (greatest|biggest|largest))")
 _OBSTACLES = (r"(obstacles?|barriers?|hurdles?|impediments?|bottlenecks?|constraints?|problems?|challenges?"
-              r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?)")
+              r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?|sticking points?|stumbling blocks?|roadblocks?"
+              r"|snags?|pain points?)")
 _AIMS = r"(aims?|goals?|objectives?|purposes?|tasks?|priorit(y|ies)|missions?)"
 _FACTORS = r"(factors?|drivers?|determinants?|forces?|issues?)"
 _KEY_TO = (r"|\b(holds?|is|are|was) the key\b|\bthe key (is|was|lies)\b|\bkey to\b|\b(lies?|lying) in\b"

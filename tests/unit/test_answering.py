@@ -421,6 +421,7 @@ _RANKS_IT_FIRST = [
     ("And what does he see as the single most important response?", "I think the most important thing is to reduce the barriers."),
     ("So what does he think matters most in response?", "I think the most important thing is to reduce the barriers."),
     ("What typical difficulties do migrants run into in cities?", "The most common obstacles are: one can find work, but …"),
+    ("What are the usual sticking points for migrants in cities?", "The most common obstacles are: one can find work, but …"),
 ]
 
 
