@@ -105,6 +105,9 @@ class Evidence:
     # The question names a document's person and asks who they are ("What is Zhang Yi's post?"):
     # the sentences naming that document's people, by their start (doc_id, start).
     person_sentences: frozenset[tuple[str, int]] = frozenset()
+    # Names in the question that are parts of the documents' people's names ("Pang" in "do Xin and
+    # Pang cite …"): they say whose text, not what a figure's sentence must mention.
+    people_named: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ _SOURCE = re.compile(
     # problems …" (not "the Chengdu University of Information Technology paper on …")
     r"|(?P<bare>((\d{4}|(?-i:[A-Z])[\w’'.-]*)\s+){1,3}))"
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
-    r"|study|research report|piece|essay|commentary|interview|dean)"
+    r"|study|research report|piece|essay|commentary|interview|dean)(['’]s\b)?"  # "the paper's conclusion"
     r"(?(bare)(?=\s*([:—–)]|[?.!]?\s*$)))"
     rf"(\s+on\s+([\w’'-]+\s+){{0,3}}?[\w’'-]+(?=\s+{_SOURCE_VERBS}\b))?",
     re.I)
@@ -734,8 +737,8 @@ def holds_quantity(text: str) -> bool:
 
 
 def named_terms(question: str) -> list[str]:
-    """Names, acronyms and years the question mentions (not its first word)."""
-    return [m.group(1) for m in _NAME.finditer(question.strip())]
+    """Names, acronyms and years the question mentions (not its first word, nor a title: "Prof.")."""
+    return [m.group(1) for m in _NAME.finditer(question.strip()) if m.group(1).lower() not in _TITLES]
 
 
 def confidence(best_cos: float, known_terms: float, topicality: float) -> float:
@@ -939,7 +942,7 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     if asks_for_exact(question):
         # A quoted sentence holds the figure, year or limit, and is about the places and bodies the
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
-        names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n)]
+        names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n) and n not in ev.people_named]
         if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):
             return False
     elif _ASKS_PAST_DATE.match(question):

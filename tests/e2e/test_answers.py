@@ -151,6 +151,11 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert not real_qa.ask("What did the Third Plenary Session of the 18th CPC Central Committee decide about rural land?").answered
     assert not real_qa.ask("What hukou settlement restrictions still apply to cities with more than 5 million residents?").answered
     assert real_qa.ask("What did the fifth plenum of the 19th Central Committee say about industry and agriculture?").answered
+    # An author named to say whose text ("do Xin and Pang cite") need not stand by the year quoted;
+    # "Prof." is a title, not an unknown name.
+    a = real_qa.ask("Which year's No. 1 Central Document do Xin and Pang cite about sending new talent into the countryside?")
+    assert a.answered and "2020" in a.citations[0].quote
+    assert real_qa.ask("Why does Prof. Zhang caution against raising rural welfare and public services too fast?").answered
     # Typed informally, a figure question is still one; the answer keeps the question as typed.
     q = "What's the monthly payment level under Shanghai's minimum livelihood guarantee?"
     a = real_qa.ask(q)

@@ -321,6 +321,13 @@ def test_a_terse_query_names_its_source_without_an_article():
     assert answering.source_words("hukou reform proposals in the paper") == ""  # names no particular one
 
 
+def test_titles_are_not_names_and_a_possessive_source_goes_whole():
+    assert answering.named_terms("Why does Dr Zhang caution against raising benefits?") == ["Zhang"]
+    assert "Prof" not in answering.named_terms("Why does Prof. Zhang caution against raising benefits?")
+    assert answering.without_source("What basis does the paper's conclusion give for integration policy?") == \
+        "What basis does conclusion give for integration policy?"
+
+
 def test_a_long_source_name_is_taken_out_whole():
     family = "What does the labor mobility and new quality productive forces article propose for migrant families?"
     assert answering.source_words(family) == "labor mobility and new quality productive forces"
