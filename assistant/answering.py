@@ -511,7 +511,7 @@ _NUMBER_WORDS = frozenset(
     "thousand million billion half dozen percent".split())
 # "How much funding / what is the average income / … in yuan": only a sum of money answers it.
 _ASKS_MONEY = re.compile(
-    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|credit|capital|financing|subsid(y|ies)|grants?"
+    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|lending|credit|capital|financing|subsid(y|ies)|grants?"
     r"|investment|budget|spending|expenditure|revenue|income|wages?|salar(y|ies)|pensions?|allowances?|compensation|costs?"
     r"|fees?|tax(es)?)"
     r"|how much ([\w-]+ ){0,3}?(lent|loaned|borrowed|spent|invested|raised|paid|allocated|earned)\b"
