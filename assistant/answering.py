@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from .lexical import content_stems, tokenize
+from .lexical import content_stems, policy_stems, tokenize
 from .types import Answer, Citation, Document, Passage
 
 # W_COS, W_TERMS, W_RANK, W_TYPE, W_POS, W_FORM: a listwise logistic (softmax) model fitted on the "tune",
@@ -352,12 +352,13 @@ def key_terms(text: str) -> frozenset[str]:
 
 
 def term_share(question_terms: dict[str, float], text: str) -> float:
-    """IDF-weighted share of the question's key terms that the sentence contains."""
+    """IDF-weighted share of the question's key terms that the sentence contains, an everyday
+    term counting when the sentence has its policy word ("villages" by "rural", lexical.EVERYDAY_TERMS)."""
     total = sum(question_terms.values())
     if total <= 0:
         return 0.0
-    present = key_terms(text)
-    return sum(w for t, w in question_terms.items() if t in present) / total
+    present, policy = key_terms(text), policy_stems()
+    return sum(w for t, w in question_terms.items() if t in present or policy.get(t, frozenset()) & present) / total
 
 
 # Questions that ask for a number or a date need evidence that holds one.

@@ -198,3 +198,13 @@ def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
         evidence_span(text, "not in the text")
     with pytest.raises(InputError):
         evidence_span(text, "   ")
+
+
+def test_everyday_words_bring_their_policy_words_to_bm25_and_the_term_share():
+    from assistant import answering, lexical
+
+    assert lexical.with_policy_terms("Which staff are villages short of?") == "Which staff are villages short of? personnel rural"
+    assert lexical.with_policy_terms("What does the paper say about pensions?") == "What does the paper say about pensions?"
+    terms = {"staff": 1.0, "villag": 1.0}
+    assert answering.term_share(terms, "Rural areas lack technical personnel.") == 1.0
+    assert answering.term_share(terms, "Cities attract talent.") == 0.0
