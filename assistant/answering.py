@@ -712,11 +712,14 @@ _SMALL_NUMBERS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
+def _in_digits(text: str) -> set[str]:
+    """The numbers a text writes in digits, without thousands separators: "40,000" -> "40000"."""
+    return {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(text)}
+
+
 def numbers_in(text: str) -> set[str]:
-    """The numbers a text writes, without thousands separators, small ones in words too:
-    "40,000" -> "40000", "three core challenges" -> "3"."""
-    words = {_SMALL_NUMBERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _SMALL_NUMBERS}
-    return {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(text)} | words
+    """The numbers a text writes, small ones in words too: "three core challenges" -> "3"."""
+    return _in_digits(text) | {_SMALL_NUMBERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _SMALL_NUMBERS}
 
 
 def stated_figures(question: str) -> tuple[list[str], set[str]]:
@@ -725,8 +728,7 @@ def stated_figures(question: str) -> tuple[list[str], set[str]]:
     the Third … decide?", nor does a quote without "5" answer "… cities of more than 5 million?"."""
     focus = without_source(question)
     ordinals = [m.group(0).lower() for m in _MEETING_ORDINAL.finditer(focus)]
-    written = {m.group(0).replace(",", "") for m in _NUMBER_TOKEN.finditer(focus)}  # in digits: "which one" states none
-    return ordinals, {n for n in written if not _GIVES_YEAR.fullmatch(n)}
+    return ordinals, {n for n in _in_digits(focus) if not _GIVES_YEAR.fullmatch(n)}  # "which one" states none
 
 
 def asks_for_quantity(question: str) -> bool:
@@ -899,9 +901,10 @@ _NOT_PLACES = frozenset(
 _CAPITALIZED = re.compile(r"(?-i:[A-Z][a-z]+)")
 
 
-def named_places(question: str) -> list[str]:
-    """The capitalized names, not years, that a question for places names ("Zhejiang" in "which
-    counties in Zhejiang …?")."""
+def names_not_years(question: str) -> list[str]:
+    """The names and acronyms a question mentions, not its years: the places and bodies a figure's
+    quote must name, or the place a question for places asks within ("Zhejiang" in "which counties
+    in Zhejiang …?")."""
     return [n for n in named_terms(question) if not _YEAR.fullmatch(n)]
 
 
@@ -943,7 +946,7 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     if asks_for_exact(question):
         # A quoted sentence holds the figure, year or limit, and is about the places and bodies the
         # question names: Huichuan's training figure does not answer "how many … in Gansu?".
-        names = [n.lower() for n in named_terms(ev.focus) if not _YEAR.fullmatch(n) and n not in ev.people_named]
+        names = [n.lower() for n in names_not_years(ev.focus) if n not in ev.people_named]
         if not any(c.fits_type and all(n in _context(c).lower() for n in names) for g in groups for c in g):
             return False
     elif _ASKS_PAST_DATE.match(question):
@@ -957,7 +960,7 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
     # comes just before it, is about Zhejiang ("Chinese" is found as "China").
     if asks_for_place(question) and not any(
             names_a_place(_quoted(c, ev.previous), question)
-            and all(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", _context(c), re.I) for n in named_places(ev.focus))
+            and all(re.search(rf"\b{re.escape(n[: max(4, len(n) - 3)])}", _context(c), re.I) for n in names_not_years(ev.focus))
             for c in groups[0]):
         return False
     # "What did the 2018 No. 1 Document say …" is not answered by what the 2020 one said.

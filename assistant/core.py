@@ -190,7 +190,7 @@ class Assistant:
         # interviewee Zhang Yi). A question names them as its source ("in Zhang Yi's view"), and
         # a sentence naming them introduces them rather than saying what they think.
         self._people = {d.doc_id: tuple(d.authors) + tuple(answering.speakers(d.text)) for d in loaded.documents.values()}
-        self._people_parts = frozenset(part for people in self._people.values() for name in people for part in name.split())
+        self._people_parts = frozenset(part for people in self._people.values() for part in answering.name_parts(people))
         # Each part of each person's name -> the document rows it names ("Su", "Hongwen" -> Su Hongwen's report).
         # Not a part that more than one document's text holds: an author such as "Shanghai Daily"
         # must not claim every question about Shanghai.
@@ -537,12 +537,13 @@ class Assistant:
         # focus's terms: a question naming a known source scores above 1. Measured: counting the
         # focus's terms alone refused 2 more answerable questions of 339 and no unanswerable one.
         known = len(lexical.known_terms(query)) / len(q_terms) if q_terms else 0.0
-        unknown = [name for name in answering.named_terms(focus) if self._never_named(focus, name)]
+        named = answering.named_terms(focus)
+        unknown = [name for name in named if self._never_named(focus, name)]
         unknown += [title for title in answering.titled_names(focus) if not self._names_phrase(title)]
         topicality = float(vector @ self._centroid()) if len(vector) else 0.0
         return answering.Evidence(
             query, focus, hits, candidates, previous, known, topicality, unknown, following, frozenset(person_sentences),
-            frozenset(n for n in answering.named_terms(focus) if n in self._people_parts))
+            frozenset(n for n in named if n in self._people_parts))
 
     def _with_byline(self, hits: list[Hit], vector: np.ndarray) -> list[Hit]:
         """The hits with the best hit's document's byline passage (the first passage with a

@@ -84,8 +84,8 @@ def test_stated_figures_and_meetings_are_what_a_quote_must_repeat():
 
 
 def test_a_question_for_places_within_a_named_place_names_it():
-    assert answering.named_places("Which counties in Zhejiang had the highest incomes in 2020?") == ["Zhejiang"]
-    assert answering.named_places("Which district was a national pilot for returnees?") == []
+    assert answering.names_not_years("Which counties in Zhejiang had the highest incomes in 2020?") == ["Zhejiang"]
+    assert answering.names_not_years("Which district was a national pilot for returnees?") == []
 
 
 def test_the_rules_read_what_s_as_what_is_and_skip_a_leading_hedge():
