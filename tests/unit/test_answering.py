@@ -389,6 +389,9 @@ def test_answer_form_matches_why_when_definition_and_obstacle_questions():
         "In which years did Shanghai unify its schemes?")
     meaning = answering.answer_form("How does Zhang Yi define urban-rural integration?")
     assert meaning is not None and meaning.search("Integration is a way to create a unified system.")
+    assert answering.answer_form("What does integration mean?") is meaning
+    # "what does that mean for X" asks about consequences, not for a definition
+    assert answering.answer_form("Few migrants return: what does that mean for rural revitalization?") is not meaning
     # Obstacles: a sentence that names a difficulty, not one that only names the topic.
     for q in ("What obstacles block migrant citizenization?", "What's getting in the way of spreading rural culture?"):
         hurdle = answering.answer_form(q)
