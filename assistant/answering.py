@@ -378,10 +378,13 @@ _GIVES_YEAR = re.compile(rf"\b{_YEAR.pattern}\b")
 _ASKS_WHY = re.compile(
     r"^\s*((according to|in|for|from)\b[^,?]{0,80},\s*)?(why\b|what (is|are|was|were) the (main )?reasons?\b|for what reason|how come\b)", re.I)
 _WHICH_YEAR = r"^\s*((in|by|since|until|from) )?(what|which) year"
+# or at the end, as a non-native speaker or a search box puts it: "Shanghai unify pensions in
+# what year?", "year Gansu launched its labor platform"
+_YEAR_AT_END = r"\b(in|by|since|until|from) (what|which) year\s*\??\s*$|^\s*(the )?years?\b(?! of\b)"
 _ASKS_YEAR = re.compile(rf"{_WHICH_YEAR}\b", re.I)
 # "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
 # named in its own words: the quote needs years, not one next to the question's own terms.
-_ASKS_WHEN = re.compile(rf"^\s*when\b|{_WHICH_YEAR}s?\b", re.I)
+_ASKS_WHEN = re.compile(rf"^\s*when\b|{_WHICH_YEAR}s?\b|{_YEAR_AT_END}", re.I)
 _ASKS_MEANING = re.compile(r"\b(define[sd]?|definition of|what does .+ mean(?! (for|to)\b)|what is meant by)\b", re.I)  # not "what does that mean for X"
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|as a result|result(s|ed|ing)? in|lead(s|ing)? to|led to|caus(e|es|ed|ing)"
@@ -392,7 +395,7 @@ _GIVES_MEANING = re.compile(r"\b(is|are|means|refers to|is defined as)\s+(a|an|t
 # thing ("the lack of talent is the biggest obstacle", "talent holds the key", "the core of … is"),
 # while its neighbours only describe it.
 _RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|decisive"
-                r"|top|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
+                r"|top|number[- ]one|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
                 r"|single (greatest|biggest|largest))")
 _OBSTACLES = (r"(obstacles?|barriers?|hurdles?|impediments?|bottlenecks?|constraints?|problems?|challenges?"
               r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?|sticking points?|stumbling blocks?|roadblocks?"
@@ -490,7 +493,7 @@ _ASKS_FIGURE = re.compile(
     # "how much money/funding" asks for a figure; "how much progress/attention" does not
     r"|how much (?!(progress|attention|emphasis|importance|influence|impact|effort|support|difference|change|role|"
     r"weight|priority|say|power|freedom|room|time)\b)"
-    rf"|what ({_QUALIFIER}){{0,2}}?(percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
+    rf"|what ({_QUALIFIER}){{0,2}}?(percent|percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
     rf"|what (is|was|are|were) (the |([\w-]+ ){{0,2}}[\w-]+['’]s )?({_QUALIFIER}){{0,4}}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
     r"|figures?|quotas?|targets?)\b"
@@ -501,9 +504,26 @@ _ASKS_FIGURE = re.compile(
     rf"|(the )?((total|{_PER_WHAT}) ){{1,3}}"
     r"(wages?|incomes?|salar(y|ies)|pensions?|earnings|rates?|ratios?|costs?|prices?|budgets?|spending|population)\b"
     r"|(the )?(total )?(number|share|percentage|proportion|amount) of\b)", re.I)
+# Asked for last, as a non-native speaker or a search box puts it: "Total population of Huichuan
+# is how many?", "… pays back exactly what percent of the bill?"; or a query with no question
+# word at all that names a figure: "monthly basic pension amount rural residents yuan",
+# "survival rate of returnee-founded businesses".
+_FIGURE_ASKED_LATE = re.compile(
+    r"\b(is|are|was|were|be) (how (many|much)|(exactly )?what (percent|percentage|share|proportion|amount|number))\b"
+    r"|\bexactly what (percent|percentage|share|proportion|amount|number)\b"
+    r"|\bhow (many|much)\s*\??\s*$", re.I)
+_QUESTION_WORD = re.compile(
+    r"\b(what|which|who|whom|whose|when|where|why|how)\b|^\s*(is|are|was|were|do|does|did|can|could|should|would|will"
+    r"|has|have|had|tell|explain|describe|list|give|name|compare|summari[sz]e|show)\b", re.I)
+_TERSE_FIGURE = re.compile(
+    r"\b(amount|rates?|ratios?|percent|percentage|proportion|number of|figures?|total|count|per mu"
+    r"|in (yuan|rmb|dollars))\b", re.I)
+# "… income rank among Yangtze River Delta", "reimbursement rate vs urban insurance": a comparison,
+# which a text makes in words ("rank only ninth", "much lower than").
+_COMPARES = re.compile(r"\b(ranks?|ranking|ranked|vs|versus|compar\w*|against|lower|higher|gap)\b", re.I)
 _WORD = re.compile(r"\d[\d,.]*\d%?|\d%?|\w+")
 # "What share / percentage / rate …": only a share answers it, not a count ("120,000 workers").
-_ASKS_SHARE = re.compile(r"\b(percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)
+_ASKS_SHARE = re.compile(r"\b(percent|percentages?|proportions?|shares?|rates?|ratios?)\b", re.I)
 _FRACTIONS = frozenset("half halves third thirds quarter quarters fifth fifths tenth tenths percent".split())
 _ORDINAL_FRACTIONS = frozenset("third thirds quarter quarters fifth fifths tenth tenths".split())
 # Not "one": "one of the leaders" is no figure.
@@ -512,7 +532,7 @@ _NUMBER_WORDS = frozenset(
     "thousand million billion half dozen percent".split())
 # "How much funding / what is the average income / … in yuan": only a sum of money answers it.
 _ASKS_MONEY = re.compile(
-    r"\b(in (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|lending|credit|capital|financing|subsid(y|ies)|grants?"
+    r"\b(in (yuan|rmb|dollars)|how (many|much) (yuan|rmb|dollars)|how much ([\w-]+ ){0,2}?(money|fund(s|ing)|loans?|lending|credit|capital|financing|subsid(y|ies)|grants?"
     r"|investment|budget|spending|expenditure|revenue|income|wages?|salar(y|ies)|pensions?|allowances?|compensation|costs?"
     r"|fees?|tax(es)?)"
     r"|how much ([\w-]+ ){0,3}?(lent|loaned|borrowed|spent|invested|raised|paid|allocated|earned)\b"
@@ -545,12 +565,20 @@ def _asking_clause(question: str, asks: re.Pattern[str]) -> re.Match[str] | None
     return None
 
 
+def _figure_asked(question: str) -> re.Match[str] | None:
+    """The words that ask for a figure: first in the question or a clause, last, or in a terse query."""
+    found = _asking_clause(question, _ASKS_FIGURE) or _FIGURE_ASKED_LATE.search(question)
+    if found is None and _QUESTION_WORD.search(question) is None and _COMPARES.search(question) is None:
+        found = _TERSE_FIGURE.search(question)
+    return found
+
+
 def asks_for_figure(question: str) -> bool:
-    return _asking_clause(question, _ASKS_FIGURE) is not None and not _COUNTS_ITEMS.match(question)
+    return _figure_asked(question) is not None and not _COUNTS_ITEMS.match(question)
 
 
 def asks_for_year(question: str) -> bool:
-    return _asking_clause(question, _ASKS_YEAR) is not None
+    return _asking_clause(question, _ASKS_YEAR) is not None or re.search(_YEAR_AT_END, question, re.I) is not None
 
 
 def figure_near(
@@ -671,7 +699,7 @@ def quantity_check(question: str, terms: set[str], known: Container[str] = froze
     if asks_for_limit(question):
         return lambda text: bool(_GIVES_LIMIT.search(text)) and holds_quantity(text)
     if asks_for_figure(question):
-        asking = _asking_clause(question, _ASKS_FIGURE)
+        asking = _figure_asked(question)
         # the words that ask, or the head noun right after them: "what was China's urban-rural income ratio"
         share = bool(_ASKS_SHARE.search(asking.group(0)) or _ASKS_SHARE.match(question[asking.end() :].lstrip()))
         # "the 400 hotline": a figure the question states is not its answer
@@ -704,8 +732,8 @@ _MEETING_ORDINAL = re.compile(
     r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b"
     r"(?=(\s+[\w-]+){0,2}?\s+(plenary|plenum|session|congress|central committee|cpc|party))", re.I)
 # A number as written ("5", "40,000", "96.4"), not inside a word ("RMB96"), an ordinal ("18th") or
-# a document's number ("No. 1").
-_NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?<!No\. )(?<!No )\d+([.,]\d+)*(?!\d|(st|nd|rd|th)\b)")
+# a document's number ("No. 1") or a rank ("the #1 obstacle").
+_NUMBER_TOKEN = re.compile(r"(?<![\w.,#])(?<!No\. )(?<!No )\d+([.,]\d+)*(?!\d|(st|nd|rd|th)\b)")
 
 
 _SMALL_NUMBERS = {w: str(i) for i, w in enumerate(
@@ -826,7 +854,10 @@ def _next_in_paragraph(gap: str) -> bool:
     return not gap.strip() and "\n\n" not in gap
 
 
-_ASKS_PAST_DATE = re.compile(r"^\s*when (did|was|were|had)\b", re.I)
+# "When did …?", and without the inversion: "When Nanjing Audit University was founded?"
+_ASKS_PAST_DATE = re.compile(
+    r"^\s*when ((did|was|were|had)\b|((?!(do|does|will|can|could|should|would|is|are|may|might|must|has|have)\b)"
+    r"[\w’'.-]+\s+){1,6}(was|were|had)\b)", re.I)
 # What dates a past event: a year, a month, or the meeting it came from ("the 19th CPC National
 # Congress", "the Fifth Plenary Session").
 _GIVES_TIME = re.compile(
@@ -1113,10 +1144,14 @@ _WH_IS = re.compile(r"\b(what|how|who|where|when|why|which)['’]s\b", re.I)
 _HEDGE = re.compile(r"^\s*((roughly|approximately|about|around|exactly|precisely|just|please|quickly|briefly),?\s+)+", re.I)
 
 
+_NUMBER_ONE = re.compile(r"#\s?1\b")
+
+
 def plain_question(question: str) -> str:
-    """The question as the wording rules read it: "what's" as "what is", and without a leading
-    "roughly" or "please" ("Roughly how many hollow villages …?" asks for a figure)."""
-    return _HEDGE.sub("", _WH_IS.sub(lambda m: f"{m.group(1)} is", question))
+    """The question as the wording rules read it: "what's" as "what is", "the #1 obstacle" as "the
+    number one obstacle" (a rank, not a figure to find), and without a leading "roughly" or
+    "please" ("Roughly how many hollow villages …?" asks for a figure)."""
+    return _HEDGE.sub("", _NUMBER_ONE.sub("number one", _WH_IS.sub(lambda m: f"{m.group(1)} is", question)))
 
 
 _FOLLOW_UP_START = re.compile(

@@ -731,3 +731,31 @@ def test_an_interviewers_question_is_never_quoted(fake_index, encoder):
     ev = qa._evidence(question, None, 5, None)
     assert all(not c.passage.text[c.start - c.passage.start : c.end - c.passage.start].rstrip().endswith("?")
                for c in ev.candidates)
+
+
+def test_a_figure_or_year_asked_for_last_or_in_a_terse_query_is_still_asked_for():
+    # asked last, as a non-native speaker puts it
+    assert answering.asks_for_figure("Total population of Huichuan district is how many?")
+    assert answering.asks_for_figure("New rural cooperative medical scheme pays back exactly what percent of hospital bill?")
+    assert answering.asks_for_year("Shanghai unify pensions of city and village in what year?")
+    # a search-box query naming a figure or a year, with no question word
+    assert answering.asks_for_figure("monthly basic pension amount rural residents yuan")
+    assert answering.asks_for_figure("survival rate of returnee-founded businesses Huichuan")
+    assert answering.asks_for_year("year Gansu launched labor big data platform")
+    # a percent is a share; yuan asks for money
+    check = answering.quantity_check("NCMS hospitalization reimbursement percentage rural", {"reimburs"})
+    assert check is not None and not check("It reimbursed 1,200 patients.") and check("It reimburses 45% of costs.")
+    # but a comparison or a rank is answered in words, and a query with a question word is read as before
+    assert not answering.asks_for_figure("Shanghai rural per capita income ranking in YRD vs urban")
+    assert not answering.asks_for_figure("NCMS reimbursement rate vs urban employee medical insurance")
+    assert not answering.asks_for_figure("hukou reform proposals Shandong paper")
+    assert not answering.asks_for_year("years of reform in Shanghai")
+    assert not answering.asks_for_figure("What role can the interest rate play?")
+
+
+def test_a_rank_written_with_a_hash_is_no_figure_and_when_without_inversion_asks_for_a_date():
+    q = answering.plain_question("what's the #1 obstacle to reviving the countryside?")
+    assert q == "what is the number one obstacle to reviving the countryside?"
+    assert answering.stated_figures(q) == ([], set()) and answering.ranked_first_form(q) is not None
+    assert answering._ASKS_PAST_DATE.match("When Nanjing Audit University was founded?")
+    assert not answering._ASKS_PAST_DATE.match("When should returning workers get training?")
