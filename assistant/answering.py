@@ -259,17 +259,13 @@ _WRITTEN_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 
 
 def acronyms(text: str) -> set[str]:
-    """The acronyms a text writes out ("CPC"), the initials of every run of two or more capitalized
-    words ("SUFE" for the one above), and of its parts: "Zhang of Shanghai University of Finance and
-    Economics" gives "SUFE" as well."""
+    """The acronyms a text writes out ("CPC"), and the initials of every run of two or more
+    capitalized words and of each part of one: "Zhang of Shanghai University of Finance and
+    Economics" gives "SUFE", and "the 19th CPC Central Committee" gives "CC"."""
     found = set(_WRITTEN_ACRONYM.findall(text))
     for m in _CAPITAL_RUN.finditer(text):
         initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
-        if len(initials) >= 2:
-            found.add(initials)
-        # A leading title or name joined by "of" ("Zhang of …"): its prefixes and suffixes of 3+ letters.
-        found.update(initials[i:] for i in range(1, len(initials) - 2))
-        found.update(initials[:j] for j in range(3, len(initials)))
+        found.update(initials[i:j] for i in range(len(initials)) for j in range(i + 2, len(initials) + 1))
     return found
 
 

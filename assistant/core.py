@@ -34,6 +34,11 @@ RANKED_FIRST_BOOST = 0.3
 RANKED_FIRST_POOL = 15
 
 
+# A year beside a name, as a terse query or a reference dates its source: "CSST 2021", "Pang (2021)".
+_SOURCE_YEAR = re.compile(
+    r"(?P<before>\b(?-i:[A-Z][\w’'-]*))?[\s,(&]*\b(?P<year>(19|20)\d\d)\b[\s,)]*(?P<after>(?-i:[A-Z][\w’'-]*)\b)?")
+
+
 def default_corpus() -> Path:
     return Path(os.environ.get("POLICYQA_CORPUS", PROJECT_ROOT / "seeds"))
 
@@ -390,11 +395,30 @@ class Assistant:
         """What the question asks about: without the words naming its source, such as "the
         Shandong authors" or "Su, Jiao and Liu" (names say which document, not which passage),
         unless the people are what it asks about ("What is Zhang Yi's academic post?")."""
-        focus = answering.without_source(question)
+        focus = self._without_source_years(answering.without_source(question))
         if self._author_run is None or self._asks_about_people(question):
             return focus
         stripped = " ".join(self._author_run.sub(" ", focus).split())
         return stripped if stripped != focus and len(answering.key_terms(stripped)) >= 2 else focus
+
+    def _without_source_years(self, question: str) -> str:
+        """Without a year that dates a named source: "proposal CSST 2021", "Xin & Pang (2021)". The
+        year says which document, and the document's text need not repeat its own date."""
+        def dated(m: re.Match[str]) -> str:
+            year, before, after = m.group("year"), m.group("before"), m.group("after")
+            for name in (before, after):
+                if name and any(d.date.startswith(year) and name in self._source_names(d) for d in self._documents.values()):
+                    return m.group(0).replace(year, " ")
+            return m.group(0)
+
+        found = _SOURCE_YEAR.sub(dated, question)
+        return " ".join(found.split()) if found != question else question
+
+    def _source_names(self, doc: Document) -> set[str]:
+        """The words and acronyms of a document's title, authors and source line ("CSST", "Pang")."""
+        head = "\n".join([doc.title, *doc.authors, doc.source])
+        # not "No" nor "Vol": "the 2018 No. 1 Document" is another document than "Research Report No.1, 2018"
+        return {w for w in re.findall(r"[\w’'-]+", head) if w not in ("No", "Vol")} | answering.acronyms(head)
 
     def _asks_about_people(self, question: str) -> bool:
         """Whether the question asks about a document's people rather than quoting them."""
@@ -590,7 +614,10 @@ class Assistant:
         # (A question typed in capitals has no acronyms to tell apart.)
         if name.isupper() and not question.isupper():
             return True
-        return not self._retriever.lexical.known_terms(name)
+        # "Marxism" where the corpus says "Marxist": the same name in another derived form
+        root = re.sub(r"(ism|ists?|ians?)$", "", name)
+        forms = [name] + ([root + end for end in ("ism", "ist", "ian", "")] if root != name else [])
+        return not any(self._retriever.lexical.known_terms(form) for form in forms)
 
     def _names_a_source(self, question: str, name: str) -> bool:
         """Whether ``name`` is part of a phrase a document's head holds, or an acronym the corpus
@@ -603,7 +630,7 @@ class Assistant:
         if self._retriever.lexical.known_terms(name + "s" if not name.endswith("s") else name[:-1]):
             return True  # "SME" where the corpus says "SMEs", or the other way round
         if self._acronyms is None:  # one pass over the texts, on the first question that needs it
-            self._acronyms = frozenset(a for d in self._documents.values() for a in answering.acronyms(d.text))
+            self._acronyms = frozenset(a for d in self._documents.values() for a in answering.acronyms(d.text) | self._source_names(d))
         return name in self._acronyms
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from assistant import Assistant, Passage
+from assistant import Assistant, Passage, answering
 from assistant.errors import InputError
 from assistant.evaluation import evidence_span
 from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
@@ -208,3 +208,28 @@ def test_everyday_words_bring_their_policy_words_to_bm25_and_the_term_share():
     terms = {"staff": 1.0, "villag": 1.0}
     assert answering.term_share(terms, "Rural areas lack technical personnel.") == 1.0
     assert answering.term_share(terms, "Cities attract talent.") == 0.0
+
+
+def test_a_year_that_dates_a_named_source_and_a_derived_name_are_not_unknown(tmp_path, encoder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(
+        "---\ntitle: Talent flow\nauthors: Xin Baoying\ndate: 2021-02-18\nsource: Chinese Social Sciences Today\n---\n\n"
+        "We should build an online platform for residency applications. Integration rests on Marxist theory.\n",
+        encoding="utf-8")
+    Assistant.build(corpus, tmp_path / "index", encoder=encoder)
+    qa = Assistant.load(tmp_path / "index", encoder=encoder)
+    # "CSST 2021" dates the source: the year leaves the focus, as the source's name does
+    assert "2021" not in qa._focus("online residency application platform proposal CSST 2021")
+    assert qa._evidence("online residency application platform proposal CSST 2021", None, 5, None).unknown_names == []
+    # a year beside no source, or beside "No." (another document's number), stays and must be found
+    assert "2021" in qa._focus("What did the 2021 No. 1 Central Document say about platforms?")
+    assert "2021" in qa._evidence("What did the 2021 No. 1 Central Document say about platforms?", None, 5, None).unknown_names
+    # "Marxism" where the text says "Marxist"; an unknown name stays unknown
+    assert qa._never_named("What does Marxism say?", "Marxism") is False
+    assert qa._never_named("What does Leninism say?", "Leninism") is True
+
+
+def test_the_initials_of_part_of_a_capitalized_name_are_an_acronym_it_implies():
+    assert {"CC", "FPS"} <= answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
+    assert "US" not in answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
