@@ -64,6 +64,16 @@ EVERYDAY_TERMS = {
     "city": "urban", "cities": "urban", "town": "urban", "towns": "urban",
     "kid": "children", "kids": "children", "job": "employment", "jobs": "employment",
     "staff": "personnel", "money": "capital funds", "pay": "wages income", "wage": "income", "poor": "poverty low-income",
+    # twelfth session (1,242 labelled questions: evidence@1 1130 -> 1139, evidence@3 1192 -> 1203, one lost:
+    # "move into towns" is no labour mobility); "workers" -> "labor", "help" -> "support" and the like lost more
+    "housing": "accommodation accommodations", "spouse": "family", "spouses": "family", "back": "return",
+    "loan": "credit financing", "loans": "credit financing", "firm": "enterprises businesses", "firms": "enterprises businesses",
+    "company": "enterprises", "companies": "enterprises", "move": "mobility movement flow", "moving": "mobility movement flow",
+    "school": "education", "schools": "education", "schooling": "education", "doctor": "medical health",
+    "doctors": "medical health", "hospital": "medical health", "hospitals": "medical health",
+    "farm": "agriculture agricultural", "farms": "agriculture agricultural", "farming": "agriculture agricultural",
+    "old": "elderly aged", "leaving": "exodus outflow", "lacking": "lack shortage", "short": "lack shortage",
+    "visitors": "tourism tourists", "online": "digital", "internet": "digital",
 }
 
 

@@ -203,7 +203,9 @@ def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
 def test_everyday_words_bring_their_policy_words_to_bm25_and_the_term_share():
     from assistant import answering, lexical
 
-    assert lexical.with_policy_terms("Which staff are villages short of?") == "Which staff are villages short of? personnel rural"
+    assert lexical.with_policy_terms("Which staff are villages short of?") == "Which staff are villages short of? personnel rural lack shortage"
+    assert lexical.with_policy_terms("help with housing and spouses' jobs?") == (
+        "help with housing and spouses' jobs? accommodation accommodations family employment")
     assert lexical.with_policy_terms("What does the paper say about pensions?") == "What does the paper say about pensions?"
     terms = {"staff": 1.0, "villag": 1.0}
     assert answering.term_share(terms, "Rural areas lack technical personnel.") == 1.0
