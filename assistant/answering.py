@@ -391,7 +391,7 @@ _GIVES_MEANING = re.compile(r"\b(is|are|means|refers to|is defined as)\s+(a|an|t
 # thing ("the lack of talent is the biggest obstacle", "talent holds the key", "the core of … is"),
 # while its neighbours only describe it.
 _RANKS_FIRST = (r"(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|crucial|decisive"
-                r"|top|number[- ]one|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
+                r"|top|overriding|(single )?most (important|serious|pressing|common|critical|prominent)"
                 r"|single (greatest|biggest|largest))")
 _OBSTACLES = (r"(obstacles?|barriers?|hurdles?|impediments?|bottlenecks?|constraints?|problems?|challenges?"
               r"|difficult(y|ies)|weakness(es)?|shortcomings?|setbacks?|sticking points?|stumbling blocks?|roadblocks?"
@@ -1140,14 +1140,14 @@ _WH_IS = re.compile(r"\b(what|how|who|where|when|why|which)['’]s\b", re.I)
 _HEDGE = re.compile(r"^\s*((roughly|approximately|about|around|exactly|precisely|just|please|quickly|briefly),?\s+)+", re.I)
 
 
-_NUMBER_ONE = re.compile(r"#\s?1\b")
+_NUMBER_ONE = re.compile(r"#\s?1\b|\bnumber[- ]one\b", re.I)
 
 
 def plain_question(question: str) -> str:
-    """The question as the wording rules read it: "what's" as "what is", "the #1 obstacle" as "the
-    number one obstacle" (a rank, not a figure to find), and without a leading "roughly" or
-    "please" ("Roughly how many hollow villages …?" asks for a figure)."""
-    return _HEDGE.sub("", _NUMBER_ONE.sub("number one", _WH_IS.sub(lambda m: f"{m.group(1)} is", question)))
+    """The question as the wording rules read it: "what's" as "what is", "the #1 / number one
+    obstacle" as "the top obstacle" (a rank, not a figure to find), and without a leading "roughly"
+    or "please" ("Roughly how many hollow villages …?" asks for a figure)."""
+    return _HEDGE.sub("", _NUMBER_ONE.sub("top", _WH_IS.sub(lambda m: f"{m.group(1)} is", question)))
 
 
 _FOLLOW_UP_START = re.compile(

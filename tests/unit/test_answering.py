@@ -755,7 +755,8 @@ def test_a_figure_or_year_asked_for_last_or_in_a_terse_query_is_still_asked_for(
 
 def test_a_rank_written_with_a_hash_is_no_figure_and_when_without_inversion_asks_for_a_date():
     q = answering.plain_question("what's the #1 obstacle to reviving the countryside?")
-    assert q == "what is the number one obstacle to reviving the countryside?"
+    assert q == "what is the top obstacle to reviving the countryside?"
     assert answering.stated_figures(q) == ([], set()) and answering.ranked_first_form(q) is not None
+    assert not answering.asks_for_figure(answering.plain_question("What is the number one obstacle?"))
     assert answering._ASKS_PAST_DATE.match("When Nanjing Audit University was founded?")
     assert not answering._ASKS_PAST_DATE.match("When should returning workers get training?")
