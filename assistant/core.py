@@ -39,6 +39,11 @@ _SOURCE_YEAR = re.compile(
     r"(?P<before>\b(?-i:[A-Z][\w’'-]*))?[\s,(&]*\b(?P<year>(19|20)\d\d)\b[\s,)]*(?P<after>(?-i:[A-Z][\w’'-]*)\b)?")
 
 
+# "the 2018 report on …", "the 2024 article": a year that says which text (not "the 2021 No. 1 Document").
+_YEAR_OF_SOURCE = re.compile(
+    r"\b(?P<year>(19|20)\d\d)\s+(?=([\w-]+\s+){0,2}?(report|article|paper|study|piece|essay|interview|commentary)\b)", re.I)
+
+
 def default_corpus() -> Path:
     return Path(os.environ.get("POLICYQA_CORPUS", PROJECT_ROOT / "seeds"))
 
@@ -402,8 +407,9 @@ class Assistant:
         return stripped if stripped != focus and len(answering.key_terms(stripped)) >= 2 else focus
 
     def _without_source_years(self, question: str) -> str:
-        """Without a year that dates a named source: "proposal CSST 2021", "Xin & Pang (2021)". The
-        year says which document, and the document's text need not repeat its own date."""
+        """Without a year that dates a named source: "proposal CSST 2021", "Xin & Pang (2021)", "the
+        2018 report on returnees" (when a document is of that year). The year says which document,
+        and the document's text need not repeat its own date."""
         def dated(m: re.Match[str]) -> str:
             year, before, after = m.group("year"), m.group("before"), m.group("after")
             for name in (before, after):
@@ -411,7 +417,11 @@ class Assistant:
                     return m.group(0).replace(year, " ")
             return m.group(0)
 
-        found = _SOURCE_YEAR.sub(dated, question)
+        def of_a_document(m: re.Match[str]) -> str:
+            year = m.group("year")
+            return m.group(0).replace(year, " ") if any(d.date.startswith(year) for d in self._documents.values()) else m.group(0)
+
+        found = _YEAR_OF_SOURCE.sub(of_a_document, _SOURCE_YEAR.sub(dated, question))
         return " ".join(found.split()) if found != question else question
 
     def _source_names(self, doc: Document) -> set[str]:

@@ -760,3 +760,9 @@ def test_a_rank_written_with_a_hash_is_no_figure_and_when_without_inversion_asks
     assert not answering.asks_for_figure(answering.plain_question("What is the number one obstacle?"))
     assert answering._ASKS_PAST_DATE.match("When Nanjing Audit University was founded?")
     assert not answering._ASKS_PAST_DATE.match("When should returning workers get training?")
+
+
+def test_according_to_a_report_names_the_source_but_a_report_that_acts_does_not():
+    q = "Why are migrants being displaced, according to the returnee report?"
+    assert "report" not in answering.without_source(q)
+    assert "report" in answering.without_source("What did the 20th Party Congress report put forward about talent?")

@@ -224,6 +224,9 @@ def test_a_year_that_dates_a_named_source_and_a_derived_name_are_not_unknown(tmp
     # "CSST 2021" dates the source: the year leaves the focus, as the source's name does
     assert "2021" not in qa._focus("online residency application platform proposal CSST 2021")
     assert qa._evidence("online residency application platform proposal CSST 2021", None, 5, None).unknown_names == []
+    # "the 2021 report on …" names a text of that year; a year no document has stays
+    assert "2021" not in qa._focus("What does the 2021 report on talent say about platforms?")
+    assert "2017" in qa._focus("What does the 2017 report on talent say about platforms?")
     # a year beside no source, or beside "No." (another document's number), stays and must be found
     assert "2021" in qa._focus("What did the 2021 No. 1 Central Document say about platforms?")
     assert "2021" in qa._evidence("What did the 2021 No. 1 Central Document say about platforms?", None, 5, None).unknown_names
