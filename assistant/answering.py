@@ -747,11 +747,15 @@ def numbers_in(text: str) -> set[str]:
     return _in_digits(text) | {_SMALL_NUMBERS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _SMALL_NUMBERS}
 
 
+# "Which 3 types of rights …?": how many items the answer lists, which a text need not count.
+_LIST_SIZE = re.compile(r"(?<=\bwhich )\d+\b|(?<=\bwhat )\d+\b", re.I)
+
+
 def stated_figures(question: str) -> tuple[list[str], set[str]]:
     """The meetings (by ordinal) and the numbers other than years that the question states, which
     an answer's quotes must hold too: what the Fifth Plenary Session said does not answer "what did
     the Third … decide?", nor does a quote without "5" answer "… cities of more than 5 million?"."""
-    focus = without_source(question)
+    focus = _LIST_SIZE.sub(" ", without_source(question))
     ordinals = [m.group(0).lower() for m in _MEETING_ORDINAL.finditer(focus)]
     return ordinals, {n for n in _in_digits(focus) if not _GIVES_YEAR.fullmatch(n)}  # "which one" states none
 

@@ -424,6 +424,15 @@ class Assistant:
         found = _YEAR_OF_SOURCE.sub(of_a_document, _SOURCE_YEAR.sub(dated, question))
         return " ".join(found.split()) if found != question else question
 
+    def _with_capital_names(self, question: str) -> str:
+        """A question typed all in lower case with the documents' people's names capitalized
+        ("xin baoying pang jiaping which uni" -> "Xin Baoying Pang Jiaping …"): names are told by
+        their capitals, and the byline and the authors' documents are found by them."""
+        if question != question.lower():
+            return question
+        parts = {p.lower(): p for p in self._people_parts}
+        return re.sub(r"\b[a-z][\w’'-]*", lambda m: parts.get(m.group(0), m.group(0)), question)
+
     def _source_names(self, doc: Document) -> set[str]:
         """The words and acronyms of a document's title, authors and source line ("CSST", "Pang")."""
         head = "\n".join([doc.title, *doc.authors, doc.source])
@@ -496,7 +505,7 @@ class Assistant:
         allowed = self._allowed(where)
         if allowed is not None and not allowed.any():
             return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).")
-        asked = answering.plain_question(question)  # "what's" as "what is": the rules read the wording
+        asked = answering.plain_question(self._with_capital_names(question))  # "what's" as "what is": the rules read the wording
         ev = self._evidence(asked, history, k, allowed)
         passages = [self._scored(h) for h in ev.hits[:k]]
         groups = answering.select_evidence(ev.candidates)

@@ -176,6 +176,9 @@ def test_a_year_or_share_asked_for_must_be_in_the_quotes(real_qa):
     assert a.answered and "biggest obstacle" in a.citations[0].quote
     assert real_qa.ask("19th CC fifth plenum new type of industry-agriculture and city-countryside relations").answered
     assert real_qa.ask("online one-stop hukou application platform proposal CSST 2021").answered
+    # names typed in lower case are still the authors'
+    a = real_qa.ask("xin baoying pang jiaping which institute / uni")
+    assert a.answered and "Shandong Institute of New Urbanization" in a.citations[0].quote
 
 
 @pytest.mark.parametrize("name", ["blind", "blind2", "blind3", "blind4", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22", "blind23", "blind24", "blind25", "blind26", "blind27", "blind28", "blind29", "blind30", "blind31"])

@@ -766,3 +766,8 @@ def test_according_to_a_report_names_the_source_but_a_report_that_acts_does_not(
     q = "Why are migrants being displaced, according to the returnee report?"
     assert "report" not in answering.without_source(q)
     assert "report" in answering.without_source("What did the 20th Party Congress report put forward about talent?")
+
+
+def test_how_many_items_a_which_question_wants_is_no_figure_to_quote():
+    assert answering.stated_figures("rural land contract reform - it separates which 3 types of rights?") == ([], set())
+    assert answering.stated_figures("What are the 3 types of rights in cities of more than 5 million?") == ([], {"3", "5"})
