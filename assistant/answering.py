@@ -867,15 +867,24 @@ _GIVES_TIME = re.compile(
     re.I)
 
 
+_WROTE = re.compile(r"\b(wrote|written|authored)\b", re.I)
+
+
 def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> None:
     """For a question that asks for a figure, a limit or a date ("how many …", "what year …",
-    "when did …"), the quotes that hold it go first, in their order, so the answer opens with it.
+    "when did …"), the quotes that hold it go first, in their order, so the answer opens with it;
+    for one that asks who the authors are or where they work, the byline goes first.
 
     "When does he think city dwellers will gain?" asks for a time, but not a date ("in the long
     run"), so only a past "when" counts.
     """
     if asks_for_exact(question) or _ASKS_PAST_DATE.match(question):
         groups.sort(key=lambda g: not any(c.fits_type for c in g))
+    elif asks_about_authors(question) and (_ASKS_WHO.match(question) or _WROTE.search(question) or _ASKS_PERSON.search(question)
+                                           or _ASKS_WHERE_THEY_WORK.search(question)):
+        # "Who wrote the paper on talent flow?", "… authors and their university": the byline
+        # answers, however little it shares with the question's words
+        groups.sort(key=lambda g: not any(c.asked_kind for c in g))
 
 
 def _quote_span(c: Candidate, prev_start: int | None) -> tuple[int, int]:

@@ -55,6 +55,9 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     assert real_qa._named_by_authors("What does Su's report say is the biggest obstacle?") is not None
     assert real_qa._named_by_authors("What does Xudong say about talent?") is not None
     assert real_qa._named_by_authors("What is talent?") is None
+    # Asked who wrote a text, the answer opens with its byline, which shares no words with the question.
+    a = real_qa.ask("who wrote the paper on talent flow?")
+    assert a.answered and a.citations[0].quote.startswith("Xin Baoying and Pang Jiaping are from")
 
 
 def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(real_qa):
