@@ -73,14 +73,19 @@ EVERYDAY_TERMS = {
     "doctors": "medical health", "hospital": "medical health", "hospitals": "medical health",
     "farm": "agriculture agricultural", "farms": "agriculture agricultural", "farming": "agriculture agricultural",
     "old": "elderly aged", "leaving": "exodus outflow", "lacking": "lack shortage", "short": "lack shortage",
-    "visitors": "tourism tourists", "online": "digital", "internet": "digital",
+    "visitors": "tourism tourists", "online": "digital", "internet": "digital", "empty": "idle vacant", "unused": "idle vacant",
 }
 
 
+def policy_words(query: str) -> str:
+    """The policy words for the query's everyday ones ("villages" -> "rural"), or ""."""
+    return " ".join(EVERYDAY_TERMS[w] for w in _TOKEN.findall(query.lower()) if w in EVERYDAY_TERMS)
+
+
 def with_policy_terms(query: str) -> str:
-    """The query with the policy words for its everyday ones appended ("villages" -> "rural")."""
-    extra = [EVERYDAY_TERMS[w] for w in _TOKEN.findall(query.lower()) if w in EVERYDAY_TERMS]
-    return f"{query} {' '.join(extra)}" if extra else query
+    """The query with the policy words for its everyday ones appended."""
+    extra = policy_words(query)
+    return f"{query} {extra}" if extra else query
 
 
 @lru_cache(maxsize=1)

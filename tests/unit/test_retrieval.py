@@ -238,3 +238,11 @@ def test_a_year_that_dates_a_named_source_and_a_derived_name_are_not_unknown(tmp
 def test_the_initials_of_part_of_a_capitalized_name_are_an_acronym_it_implies():
     assert {"CC", "FPS"} <= answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
     assert "US" not in answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
+
+
+def test_an_everyday_word_counts_as_known_when_its_policy_word_is(tmp_path, encoder):
+    qa = _authored(tmp_path, encoder, {"a": ("Tao Ran", "We should encourage the use of idle homesteads and vacant houses.")})
+    # "unused" is not a corpus word, but "idle" is: the question's words are all known
+    unused = qa._evidence("What about unused homesteads?", None, 5, None).known_terms
+    abandoned = qa._evidence("What about abandoned homesteads?", None, 5, None).known_terms
+    assert unused > abandoned > 0
