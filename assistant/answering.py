@@ -377,7 +377,7 @@ _ASKS_WHY = re.compile(
 _WHICH_YEAR = r"^\s*((in|by|since|until|from) )?(what|which) year"
 # or at the end, as a non-native speaker or a search box puts it: "Shanghai unify pensions in
 # what year?", "year Gansu launched its labor platform"
-_YEAR_AT_END = r"\b(in|by|since|until|from) (what|which) year\s*\??\s*$|^\s*(the )?years?\b(?! of\b)"
+_YEAR_AT_END = r"\b(in|by|since|until|from) (what|which) year\s*\??\s*$|^\s*(the )?(years?|deadline)\b(?! of\b)"
 _ASKS_YEAR = re.compile(rf"{_WHICH_YEAR}\b", re.I)
 # "In which years did Shanghai unify its schemes?" asks for dates too, but of several things, each
 # named in its own words: the quote needs years, not one next to the question's own terms.
@@ -490,7 +490,7 @@ _ASKS_FIGURE = re.compile(
     # "how much money/funding" asks for a figure; "how much progress/attention" does not
     r"|how much (?!(progress|attention|emphasis|importance|influence|impact|effort|support|difference|change|role|"
     r"weight|priority|say|power|freedom|room|time)\b)"
-    rf"|what ({_QUALIFIER}){{0,2}}?(percent|percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?)\b"
+    rf"|what ({_QUALIFIER}){{0,2}}?(percent|percentage|proportion|share|number|amount|rates?|ratios?|quotas?|targets?|scores?)\b"
     rf"|what (is|was|are|were) (the |([\w-]+ ){{0,2}}[\w-]+['’]s )?({_QUALIFIER}){{0,4}}?(rates?|ratios?|incomes?|wages?|salar(y|ies)|pensions?"
     r"|age|population|percentage|proportion|share|amount|number|costs?|prices?|size|total|average|budget|gdp"
     r"|figures?|quotas?|targets?)\b"
@@ -513,7 +513,7 @@ _QUESTION_WORD = re.compile(
     r"\b(what|which|who|whom|whose|when|where|why|how)\b|^\s*(is|are|was|were|do|does|did|can|could|should|would|will"
     r"|has|have|had|tell|explain|describe|list|give|name|compare|summari[sz]e|show)\b", re.I)
 _TERSE_FIGURE = re.compile(
-    r"\b(amount|rates?|ratios?|percent|percentage|proportion|number of|figures?|total|count|per mu"
+    r"\b(amount|rates?|ratios?|percent|percentage|proportion|number of|figures?|total|count|per mu|per[ -]capita|score"
     r"|in (yuan|rmb|dollars))\b", re.I)
 # "… income rank among Yangtze River Delta", "reimbursement rate vs urban insurance": a comparison,
 # which a text makes in words ("rank only ninth", "much lower than").

@@ -742,6 +742,10 @@ def test_a_figure_or_year_asked_for_last_or_in_a_terse_query_is_still_asked_for(
     assert answering.asks_for_figure("monthly basic pension amount rural residents yuan")
     assert answering.asks_for_figure("survival rate of returnee-founded businesses Huichuan")
     assert answering.asks_for_year("year Gansu launched labor big data platform")
+    assert answering.asks_for_year("Deadline for unifying urban-rural medical insurance nationwide?")
+    assert answering.asks_for_figure("Rural per capita disposable income in Zhejiang?")
+    assert answering.asks_for_figure("What score does someone need under Shanghai's points system?")
+    assert not answering.asks_for_year("date the resolution on deepening reform came out?")  # "in July" answers it
     # a percent is a share; yuan asks for money
     check = answering.quantity_check("NCMS hospitalization reimbursement percentage rural", {"reimburs"})
     assert check is not None and not check("It reimbursed 1,200 patients.") and check("It reimburses 45% of costs.")
