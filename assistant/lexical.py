@@ -74,6 +74,7 @@ EVERYDAY_TERMS = {
     "farm": "agriculture agricultural", "farms": "agriculture agricultural", "farming": "agriculture agricultural",
     "old": "elderly aged", "leaving": "exodus outflow", "lacking": "lack shortage", "short": "lack shortage",
     "visitors": "tourism tourists", "online": "digital", "internet": "digital", "empty": "idle vacant", "unused": "idle vacant",
+    "skilled": "talent talents", "credit": "financing loans",
 }
 
 
