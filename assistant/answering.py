@@ -652,20 +652,22 @@ def counted_terms(question: str, known: Container[str]) -> set[str]:
     "How many returnees …" counts a word the corpus never uses (it says "returning migrant
     workers"): then nothing is returned and the figure may stand next to any key term.
     """
-    m = _COUNTED.search(question)
-    if m is None:
-        return set()
-    words = []
-    for w in m.group("what").split():
-        if w.lower() in _ENDS_COUNTED:
-            break
-        words.append(w)
-    # What is counted is the phrase's head, its last word. When the corpus does not know the head,
-    # the phrase's other words say where, not what: "how many Huichuan returnees" counts
-    # returnees, not Huichuan (a place the figure's sentence may name several words away).
-    if not words or not all(t in known for t in key_terms(words[-1])):
-        return set()
-    return {t for t in key_terms(" ".join(words)) if t in known}
+    counted: set[str] = set()
+    # Each "how many" of the question: "how many are working elsewhere, how many returnees founded
+    # businesses?" counts both, and a figure next to either answers it.
+    for m in _COUNTED.finditer(question):
+        words = []
+        for w in m.group("what").split():
+            if w.lower() in _ENDS_COUNTED:
+                break
+            words.append(w)
+        # What is counted is the phrase's head, its last word. When the corpus does not know the head,
+        # the phrase's other words say where, not what: "how many Huichuan returnees" counts
+        # returnees, not Huichuan (a place the figure's sentence may name several words away).
+        if not words or not all(t in known for t in key_terms(words[-1])):
+            return set()
+        counted |= {t for t in key_terms(" ".join(words)) if t in known}
+    return counted
 
 
 # "What is the maximum loan a returnee can get?" asks for a limit: a total lent ("RMB96.4 million

@@ -775,3 +775,11 @@ def test_according_to_a_report_names_the_source_but_a_report_that_acts_does_not(
 def test_how_many_items_a_which_question_wants_is_no_figure_to_quote():
     assert answering.stated_figures("rural land contract reform - it separates which 3 types of rights?") == ([], set())
     assert answering.stated_figures("What are the 3 types of rights in cities of more than 5 million?") == ([], {"3", "5"})
+
+
+def test_each_how_many_of_a_question_says_what_a_figure_may_count():
+    known = {"resid", "busi", "found", "returne"}
+    q = "Huichuan: how many residents are working elsewhere, and how many returnees founded businesses?"
+    assert answering.counted_terms(q, known) >= {"resid", "busi"}
+    # a "how many" whose noun the corpus does not know leaves the figure free (all key terms)
+    assert answering.counted_terms("How many residents and how many hukou-holders?", {"resid"}) == set()
