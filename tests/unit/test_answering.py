@@ -782,4 +782,4 @@ def test_each_how_many_of_a_question_says_what_a_figure_may_count():
     q = "Huichuan: how many residents are working elsewhere, and how many returnees founded businesses?"
     assert answering.counted_terms(q, known) >= {"resid", "busi"}
     # a "how many" whose noun the corpus does not know leaves the figure free (all key terms)
-    assert answering.counted_terms("How many residents and how many hukou-holders?", {"resid"}) == set()
+    assert answering.counted_terms("How many residents, and how many hukou-holders?", {"resid"}) == set()
