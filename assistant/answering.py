@@ -882,8 +882,7 @@ def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> Non
     """
     if asks_for_exact(question) or _ASKS_PAST_DATE.match(question):
         groups.sort(key=lambda g: not any(c.fits_type for c in g))
-    elif asks_about_authors(question) and (_ASKS_WHO.match(question) or _WROTE.search(question) or _ASKS_PERSON.search(question)
-                                           or _ASKS_WHERE_THEY_WORK.search(question)):
+    elif asks_who_the_authors_are(question):
         # "Who wrote the paper on talent flow?", "… authors and their university": the byline
         # answers, however little it shares with the question's words
         groups.sort(key=lambda g: not any(c.asked_kind for c in g))
@@ -1015,11 +1014,44 @@ def covers(question: str, ev: Evidence, groups: list[list[Candidate]], min_confi
         if any(o not in quoted.lower() for o in ordinals) or not numbers <= numbers_in(quoted):
             return False
     best = groups[0][0]
+    if _names_its_text(question, groups):
+        return True
     if (best.passage.doc_id, best.start) in ev.person_sentences:
         # A byline or an interviewee's introduction answers "what is Zhang Yi's post?", a question
         # that shares no topic with the corpus, so the confidence model rates it low.
         return True
     return confidence(best.cos, ev.known_terms, ev.topicality) >= min_confidence
+
+
+# What a question about a text's authors says besides naming the text: "talent flow article
+# authors, which institute" names the text by "talent flow".
+_ABOUT_PEOPLE = frozenset(key_terms(
+    "authors author wrote written writers institute institution university school department faculty affiliation "
+    "affiliated article paper piece study research report interview essay professor job title post position work works based "
+    "from who which where their they"))
+
+
+def asks_who_the_authors_are(question: str) -> bool:
+    """"Who wrote the paper on talent flow?", "… authors and their university": the byline answers."""
+    return asks_about_authors(question) and bool(
+        _ASKS_WHO.match(question) or _WROTE.search(question) or _ASKS_PERSON.search(question)
+        or _ASKS_WHERE_THEY_WORK.search(question))
+
+
+def _names_its_text(question: str, groups: list[list[Candidate]]) -> bool:
+    """A question for a text's authors that names the text by words of its title is answered by
+    its byline ("talent flow article authors, which institute"), though it shares too little with
+    the corpus for the confidence model; "who wrote the World Bank study on hukou?" names no title."""
+    if not asks_who_the_authors_are(question):
+        return False
+    byline = next((c for g in groups for c in g if c.asked_kind), None)
+    topic = topic_of_people_question(question)
+    return byline is not None and bool(topic) and topic <= set(key_terms(byline.passage.title))
+
+
+def topic_of_people_question(question: str) -> set[str]:
+    """The key terms of a question about a text's authors that do not ask about them."""
+    return set(key_terms(question)) - _ABOUT_PEOPLE
 
 
 def _context(c: Candidate) -> str:

@@ -539,9 +539,13 @@ class Assistant:
         if about_authors and not person_named and hits:
             # "Which of the two authors is a professor?" names no one, so nothing retrieves the
             # byline, which is the answer (blind3 d017; the 537: evidence@1 +1, none lost).
-            hits = self._with_byline(hits, vector)
+            titled = self._titled(focus)
+            hits = self._with_byline(hits, vector, titled)
+        else:
+            titled = None
         top = max(hits[0].score, 1e-9) if hits else 1.0
-        asked_doc = self._passages[hits[0].row].doc_id if hits else None  # whose people a byline answer names
+        # whose people a byline answer names: the document the question names by its title, or the best hit's
+        asked_doc = titled or (self._passages[hits[0].row].doc_id if hits else None)
         ranges = [self._retriever.sentence_ranges[hit.row] for hit in hits[: answering.EVIDENCE_PASSAGES]]
         if query == question:  # retrieval scored these sentences against this very vector
             sims_of = [hit.sentence_sims for hit in hits]
@@ -592,13 +596,21 @@ class Assistant:
             query, focus, hits, candidates, previous, known, topicality, unknown, following, frozenset(person_sentences),
             frozenset(n for n in named if n in self._people_parts))
 
-    def _with_byline(self, hits: list[Hit], vector: np.ndarray) -> list[Hit]:
-        """The hits with the best hit's document's byline passage (the first passage with a
-        sentence naming its people) in place of the last one the answer draws on, unless it is there."""
-        doc_id = self._passages[hits[0].row].doc_id
+    def _titled(self, question: str) -> str | None:
+        """The one document whose title holds every topic word of a question about authors
+        ("talent flow article authors, which institute" -> "Talent flow drives …"), if any."""
+        topic = answering.topic_of_people_question(question)
+        named = [d.doc_id for d in self._documents.values() if topic and topic <= set(answering.key_terms(d.title))]
+        return named[0] if len(named) == 1 else None
+
+    def _with_byline(self, hits: list[Hit], vector: np.ndarray, doc_id: str | None = None) -> list[Hit]:
+        """The hits with the byline passage (the first passage with a sentence naming its people)
+        of ``doc_id``, or else of the best hit's document, in place of the last one the answer
+        draws on, unless it is there."""
+        doc_id = doc_id or self._passages[hits[0].row].doc_id
         people, text = self._people[doc_id], self._documents[doc_id].text
         shown = {h.row for h in hits[: answering.EVIDENCE_PASSAGES]}
-        for row in np.flatnonzero(self._retriever.passage_doc == self._retriever.passage_doc[hits[0].row]):
+        for row in self._rows_by_doc[doc_id]:
             a, b = self._retriever.sentence_ranges[row]
             if any(answering.names_a_person(text[s:e], people) for _, s, e in self._sentences[a:b]):
                 if int(row) in shown:

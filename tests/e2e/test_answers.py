@@ -58,6 +58,10 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     # Asked who wrote a text, the answer opens with its byline, which shares no words with the question.
     a = real_qa.ask("who wrote the paper on talent flow?")
     assert a.answered and a.citations[0].quote.startswith("Xin Baoying and Pang Jiaping are from")
+    # ... and named by words of its title, though another text ranks first
+    a = real_qa.ask("talent flow article authors, which institute")
+    assert a.answered and a.citations[0].quote.startswith("Xin Baoying and Pang Jiaping are from")
+    assert not real_qa.ask("Who are the authors of the article on rural tourism in Yunnan?").answered
 
 
 def test_an_interviewee_named_as_the_source_is_not_what_the_question_is_about(real_qa):
