@@ -884,8 +884,12 @@ def lead_with_what_is_asked(question: str, groups: list[list[Candidate]]) -> Non
         groups.sort(key=lambda g: not any(c.fits_type for c in g))
     elif asks_who_the_authors_are(question):
         # "Who wrote the paper on talent flow?", "… authors and their university": the byline
-        # answers, however little it shares with the question's words
+        # answers, however little it shares with the question's words; quotes from other
+        # texts say nothing of its authors
         groups.sort(key=lambda g: not any(c.asked_kind for c in g))
+        if groups and any(c.asked_kind for c in groups[0]):
+            doc = groups[0][0].passage.doc_id
+            groups[:] = [g for g in groups if g[0].passage.doc_id == doc]
 
 
 def _quote_span(c: Candidate, prev_start: int | None) -> tuple[int, int]:

@@ -61,6 +61,7 @@ def test_a_question_that_names_the_authors_is_answered_from_their_document(real_
     # ... and named by words of its title, though another text ranks first
     a = real_qa.ask("talent flow article authors, which institute")
     assert a.answered and a.citations[0].quote.startswith("Xin Baoying and Pang Jiaping are from")
+    assert {c.doc_id for c in a.citations} == {a.citations[0].doc_id}  # no quotes from other texts
     assert not real_qa.ask("Who are the authors of the article on rural tourism in Yunnan?").answered
 
 
