@@ -505,9 +505,9 @@ _ASKS_FIGURE = re.compile(
 # is how many?", "… pays back exactly what percent of the bill?"; or a query with no question
 # word at all that names a figure: "monthly basic pension amount rural residents yuan",
 # "survival rate of returnee-founded businesses".
+_SHARE_OR_SUM = r"(percent|percentage|share|proportion|amount|number)"
 _FIGURE_ASKED_LATE = re.compile(
-    r"\b(is|are|was|were|be) (how (many|much)|(exactly )?what (percent|percentage|share|proportion|amount|number))\b"
-    r"|\bexactly what (percent|percentage|share|proportion|amount|number)\b"
+    rf"\b(is|are|was|were|be) (how (many|much)|(exactly )?what {_SHARE_OR_SUM})\b|\bexactly what {_SHARE_OR_SUM}\b"
     r"|\bhow (many|much)\s*\??\s*$", re.I)
 _QUESTION_WORD = re.compile(
     r"\b(what|which|who|whom|whose|when|where|why|how)\b|^\s*(is|are|was|were|do|does|did|can|could|should|would|will"
