@@ -226,6 +226,7 @@ class Assistant:
         self._heads = " ".join(
             _flat(self._documents[d].text[: min(passages[r].start for r in rows)]) for d, rows in rows_by_doc.items())
         self._acronyms: frozenset[str] | None = None
+        self._names_of_source: dict[str, frozenset[str]] = {}
         self._mean_sentence: np.ndarray | None = None
         self._flat_text: str | None = None
 
@@ -433,11 +434,14 @@ class Assistant:
         parts = {p.lower(): p for p in self._people_parts}
         return re.sub(r"\b[a-z][\w’'-]*", lambda m: parts.get(m.group(0), m.group(0)), question)
 
-    def _source_names(self, doc: Document) -> set[str]:
+    def _source_names(self, doc: Document) -> frozenset[str]:
         """The words and acronyms of a document's title, authors and source line ("CSST", "Pang")."""
-        head = "\n".join([doc.title, *doc.authors, doc.source])
-        # not "No" nor "Vol": "the 2018 No. 1 Document" is another document than "Research Report No.1, 2018"
-        return {w for w in re.findall(r"[\w’'-]+", head) if w not in ("No", "Vol")} | answering.acronyms(head)
+        if doc.doc_id not in self._names_of_source:  # made on the first question that needs them
+            head = "\n".join([doc.title, *doc.authors, doc.source])
+            # not "No" nor "Vol": "the 2018 No. 1 Document" is another document than "Research Report No.1, 2018"
+            self._names_of_source[doc.doc_id] = frozenset(
+                {w for w in re.findall(r"[\w’'-]+", head) if w not in ("No", "Vol")} | answering.acronyms(head))
+        return self._names_of_source[doc.doc_id]
 
     def _asks_about_people(self, question: str) -> bool:
         """Whether the question asks about a document's people rather than quoting them."""
