@@ -157,7 +157,8 @@ _SOURCE = re.compile(
     r"|(?P<bare>((\d{4}|(?-i:[A-Z])[\w’'.-]*)\s+){1,3}))"
     r"(?P<noun>authors?|writers?|researchers?|scholars?|economists?|experts?|professor|interviewee|paper|article"
     r"|study|research report|piece|essay|commentary|interview|dean"
-    r"|(?(1)report|(?!)))(['’]s\b)?"  # "according to the returnee report" names its source; "the report" alone need not  # "the paper's conclusion"
+    # a plain "report" only after "according to" ("according to the returnee report")
+    r"|(?(1)report|(?!)))(['’]s\b)?"  # "the paper's conclusion"
     r"(?(bare)(?=\s*([:—–)]|[?.!]?\s*$)))"
     rf"(\s+on\s+([\w’'-]+\s+){{0,3}}?[\w’'-]+(?=\s+{_SOURCE_VERBS}\b))?",
     re.I)
