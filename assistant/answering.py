@@ -1050,13 +1050,14 @@ def _names_its_text(question: str, groups: list[list[Candidate]]) -> bool:
     if not asks_who_the_authors_are(question):
         return False
     byline = next((c for g in groups for c in g if c.asked_kind), None)
-    topic = topic_of_people_question(question)
-    return byline is not None and bool(topic) and topic <= set(key_terms(byline.passage.title))
+    return byline is not None and names_by_title(question, byline.passage.title)
 
 
-def topic_of_people_question(question: str) -> set[str]:
-    """The key terms of a question about a text's authors that do not ask about them."""
-    return set(key_terms(question)) - _ABOUT_PEOPLE
+def names_by_title(question: str, title: str) -> bool:
+    """Whether every key term of a question about a text's authors that does not ask about them
+    is a word of ``title`` ("talent flow article authors" and "Talent flow drives …")."""
+    topic = set(key_terms(question)) - _ABOUT_PEOPLE
+    return bool(topic) and topic <= set(key_terms(title))
 
 
 def _context(c: Candidate) -> str:

@@ -603,8 +603,7 @@ class Assistant:
     def _titled(self, question: str) -> str | None:
         """The one document whose title holds every topic word of a question about authors
         ("talent flow article authors, which institute" -> "Talent flow drives …"), if any."""
-        topic = answering.topic_of_people_question(question)
-        named = [d.doc_id for d in self._documents.values() if topic and topic <= set(answering.key_terms(d.title))]
+        named = [d.doc_id for d in self._documents.values() if answering.names_by_title(question, d.title)]
         return named[0] if len(named) == 1 else None
 
     def _with_byline(self, hits: list[Hit], vector: np.ndarray, doc_id: str | None = None) -> list[Hit]:
