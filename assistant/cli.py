@@ -89,11 +89,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="require a login: a file of user:password lines (or set POLICYQA_AUTH_FILE)")
 
     p = sub.add_parser("eval", help="measure retrieval (and answers) on labelled questions, or a BEIR folder")
-    p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl", help="labelled questions (default: tests/data/questions.jsonl)")
+    p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl",
+                   help="labelled questions: {question, doc_id, evidence} or {question, doc, answers} per line "
+                        "(default: tests/data/questions.jsonl)")
     p.add_argument("--split", help="only questions of this split (labelled: tune|heldout; BEIR: test|train|dev)")
     p.add_argument("--beir", metavar="DIR", help="evaluate on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
     p.add_argument("--answers", action="store_true", help="also measure answers: evidence@1/3 and abstention")
-    p.add_argument("--unanswerable", metavar="FILE", help="questions the corpus does not answer (default: tests/data/unanswerable.jsonl)")
+    p.add_argument("--unanswerable", metavar="FILE",
+                   help="questions the corpus does not answer (default: tests/data/unanswerable.jsonl for the bundled "
+                        "questions; for another file, its own records marked \"answerable\": false)")
     p.add_argument("--followups", metavar="FILE", help="follow-up questions with their history (default: tests/data/followups.jsonl)")
     _index_arg(p)
     p.add_argument("--json", action="store_true")
@@ -163,8 +167,10 @@ def _cmd_eval(args) -> int:
     scores = evaluation.evaluate_questions(questions, lambda q, k: qa.search(q, k=k), lambda d: qa.document(d).text)
     answers = None
     if args.answers:
-        unanswerable = [r["question"] for r in evaluation.load_unanswerable(args.unanswerable or DEFAULT_UNANSWERABLE)
-                        if args.split is None or r.get("split") == args.split]
+        # Without --unanswerable: the bundled set for the bundled questions; for another file, the
+        # questions it marks unanswerable itself (the benchmarks' training pools mix both kinds).
+        source = args.unanswerable or (DEFAULT_UNANSWERABLE if args.questions is None else args.questions)
+        unanswerable = [r["question"] for r in evaluation.load_unanswerable(source, args.split)]
         answers = evaluation.evaluate_answers(questions, unanswerable, qa.ask, lambda d: qa.document(d).text)
         followups = evaluation.load_followups(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
         if followups:  # a set of its own, without splits

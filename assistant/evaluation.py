@@ -1,9 +1,18 @@
-"""Retrieval quality on labelled questions and on BEIR folders.
+"""Retrieval and answer quality on labelled questions and on BEIR folders.
 
-Labelled questions (JSONL): ``question``, ``doc_id``, ``evidence`` (an exact
-quote of that document) and optionally ``split``. A retrieved passage holds the
-evidence when it is in the same document and covers at least half of the
-evidence's characters (evidence may straddle two passages).
+Two formats of labelled questions (JSONL) are read:
+
+* the project's own: ``question``, ``doc_id``, ``evidence`` (an exact quote of
+  that document) and optionally ``id`` and ``split``. A retrieved passage holds the
+  evidence when it is in the same document and covers at least half of the
+  evidence's characters (evidence may straddle two passages); a citation matches
+  when it overlaps half of the shorter of the two spans.
+* the public benchmarks' (``../shared/bench``): ``question``, ``doc``, ``answers``
+  (strings that occur verbatim in the document), ``split``, and in training pools
+  ``answerable``. A passage or a citation holds the answer when its text contains one
+  of the answer strings, ignoring case and white space. Records with
+  ``"answerable": false`` or a ``source_doc`` (an article left out of the corpus) are
+  questions the corpus does not answer.
 """
 
 from __future__ import annotations
@@ -24,8 +33,9 @@ class LabelledQuestion:
     id: str
     question: str
     doc_id: str
-    evidence: str
+    evidence: str  # an exact quote of the document (the project's format), or ""
     split: str = ""
+    answers: tuple[str, ...] = ()  # answer strings (the benchmarks' format), matched by containment
 
 
 def _records(path: str | Path, what: str, required: dict[str, type]) -> list[tuple[int, dict]]:
@@ -55,14 +65,29 @@ def _records(path: str | Path, what: str, required: dict[str, type]) -> list[tup
     return out
 
 
+def _is_unanswerable(rec: dict) -> bool:
+    return rec.get("answerable") is False or "source_doc" in rec or not (rec.get("evidence") or rec.get("answers"))
+
+
+def _labelled(path: str | Path, n: int, rec: dict) -> LabelledQuestion:
+    """One answerable record of either format, or an error naming its line."""
+    doc_id, evidence, answers = rec.get("doc_id", rec.get("doc")), rec.get("evidence", ""), rec.get("answers", [])
+    if not isinstance(doc_id, str) or not isinstance(evidence, str) or not isinstance(answers, list) \
+            or not all(isinstance(a, str) and a.strip() for a in answers):
+        raise InputError(f'{path}:{n}: expected "doc_id" and "evidence" (text), or "doc" (text) and "answers" (a list of text)')
+    return LabelledQuestion(str(rec.get("id", n)), rec["question"], doc_id, evidence, str(rec.get("split", "")),
+                            tuple(a.strip() for a in answers))
+
+
 def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQuestion]:
+    """The answerable questions of a labelled file (either format), of one split or all."""
     out = []
-    for n, rec in _records(path, "questions", {"question": str, "doc_id": str, "evidence": str}):
-        q = LabelledQuestion(str(rec.get("id", n)), rec["question"], rec["doc_id"], rec["evidence"], str(rec.get("split", "")))
-        if split is None or q.split == split:
-            out.append(q)
+    for n, rec in _records(path, "questions", {"question": str}):
+        if _is_unanswerable(rec) or (split is not None and str(rec.get("split", "")) != split):
+            continue
+        out.append(_labelled(path, n, rec))
     if not out:
-        raise InputError(f"{path}: no questions" + (f" in split {split!r}" if split else ""))
+        raise InputError(f"{path}: no answerable questions" + (f" in split {split!r}" if split else ""))
     return out
 
 
@@ -119,6 +144,34 @@ def holds(p: Passage, doc_id: str, span: tuple[int, int]) -> bool:
     return p.doc_id == doc_id and _overlap((p.start, p.end), span) * 2 >= span[1] - span[0]
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def contains_answer(text: str, answers: Sequence[str]) -> bool:
+    """Whether ``text`` holds one of the answer strings, ignoring case and white space."""
+    flat = _flat(text)
+    return any(_flat(a) in flat for a in answers)
+
+
+class AnswerTarget:
+    """Where a labelled question's answer is: its evidence span, or its answer strings."""
+
+    def __init__(self, q: LabelledQuestion, document_text: Callable[[str], str]) -> None:
+        self.q = q
+        self.span = _labelled_span(q, document_text) if q.evidence else None
+
+    def in_passage(self, p: Passage) -> bool:
+        if self.span is not None:
+            return holds(p, self.q.doc_id, self.span)
+        return p.doc_id == self.q.doc_id and contains_answer(p.text, self.q.answers)
+
+    def in_citation(self, doc_id: str, start: int, end: int, quote: str) -> bool:
+        if self.span is not None:
+            return citation_matches(self.q.doc_id, self.span, doc_id, (start, end))
+        return doc_id == self.q.doc_id and contains_answer(quote, self.q.answers)
+
+
 @dataclass(frozen=True)
 class RetrievalScores:
     n: int
@@ -144,9 +197,9 @@ def evaluate_questions(
     ranks: list[int | None] = []
     misses = []
     for q in questions:
-        span = _labelled_span(q, document_text)
+        target = AnswerTarget(q, document_text)
         hits = search(q.question, 10)
-        rank = next((i + 1 for i, p in enumerate(hits) if holds(p, q.doc_id, span)), None)
+        rank = next((i + 1 for i, p in enumerate(hits) if target.in_passage(p)), None)
         ranks.append(rank)
         if rank is None or rank > 5:
             misses.append(q.id)
@@ -216,9 +269,13 @@ def load_jsonl(path: str | Path) -> list[dict]:
     return [rec for _, rec in _records(path, "JSONL", {})]
 
 
-def load_unanswerable(path: str | Path) -> list[dict]:
-    """Unanswerable questions: objects with a ``question`` (and optionally ``id``, ``kind``, ``split``)."""
-    return [rec for _, rec in _records(path, "unanswerable questions", {"question": str})]
+def load_unanswerable(path: str | Path, split: str | None = None) -> list[dict]:
+    """Questions the corpus does not answer: objects with a ``question`` (and optionally ``id``,
+    ``kind``, ``split``); in a file that mixes both kinds, those marked ``"answerable": false``
+    or with a ``source_doc`` (the benchmarks' formats)."""
+    rows = [rec for _, rec in _records(path, "unanswerable questions", {"question": str})]
+    has_answerable = any(not _is_unanswerable(r) for r in rows)
+    return [r for r in rows if (not has_answerable or _is_unanswerable(r)) and (split is None or str(r.get("split", "")) == split)]
 
 
 def load_followups(path: str | Path) -> list[dict]:
@@ -249,8 +306,8 @@ def evaluate_answers(
     first_quotes, citations = [], []
     for q in questions:
         answer = ask(q.question)
-        span = _labelled_span(q, document_text)
-        ok = [citation_matches(q.doc_id, span, c.doc_id, (c.start, c.end)) for c in answer.citations]
+        target = AnswerTarget(q, document_text)
+        ok = [target.in_citation(c.doc_id, c.start, c.end, c.quote) for c in answer.citations]
         e1 += bool(ok[:1] and ok[0])
         e3 += any(ok[:3])
         refused += not answer.answered
