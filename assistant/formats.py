@@ -9,15 +9,31 @@ format marks as headings (HTML ``<h2>``, Word "Heading 2") become Markdown
 Every bad file raises one ``CorpusError`` line that names it and says what to
 do. The parsing libraries are imported only when a file needs them: the CLI's
 start-up stays fast and a corpus of .txt files does not need them at all.
+
+A file's size does not bound the work of reading it (a 259 KB .docx can hold
+600,000 paragraphs), so each reader also counts what it reads (paragraphs,
+pages, a page's content, characters) and stops at a limit; and
+``extract_isolated``, which ingestion uses, runs the reader in a child process
+with a time and memory limit, so a parse that is slow in a way no count foresaw
+is stopped and holds up nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 import zipfile
-from dataclasses import dataclass
+import zlib
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +44,17 @@ from .types import page_at  # noqa: F401  (re-exported: the page of an offset)
 SUFFIXES = (".html", ".htm", ".pdf", ".docx")
 INSTALL_HINT = "pip install 'policyqa[formats]'"
 PAGE_BREAK = "\n\n"
+
+# Work bounds. A document past one is refused with a line that says which.
+MAX_TEXT_CHARS = 3_000_000  # about 1,000 pages of prose
+MAX_PDF_PAGES = 3_000
+MAX_PAGE_CONTENT = 2 * 2**20  # one PDF page's content stream, decompressed: text extraction reads it op by op
+MAX_DOCX_XML = 32 * 2**20  # word/document.xml, uncompressed
+MAX_DOCX_UNZIPPED = 200 * 2**20  # every part of the .docx together, uncompressed (zip bombs)
+MAX_DOCX_BLOCKS = 50_000  # paragraphs and tables (a 1,000-page book has about 30,000)
+MAX_HTML_TAGS = 500_000
+EXTRACT_SECONDS = 60.0  # the child's time limit; POLICYQA_EXTRACT_SECONDS overrides it
+CHILD_MEMORY = 3 * 2**30  # the child's address space
 
 
 @dataclass(frozen=True)
@@ -47,13 +74,139 @@ def extract(path: Path, data: bytes) -> ExtractedText:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)}")
+    _sniff(path, data)
+    if suffix == ".pdf":
+        got = _pdf(path, data)
+    elif suffix == ".docx":
+        got = _docx(path, data)
+    else:
+        got = _html(path, data)
+    _check_chars(path, len(got.text))
+    return got
+
+
+def _sniff(path: Path, data: bytes) -> None:
+    """The checks that need no parser: type by content, and the bounds a zip's directory tells."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)}")
     if not data.strip():
         raise CorpusError(f"{path}: the file is empty")
-    if suffix == ".pdf":
-        return _pdf(path, data)
+    if suffix == ".pdf" and b"%PDF-" not in data[:1024]:
+        raise CorpusError(f"{path}: the file is not a PDF (it does not start with %PDF-)")
     if suffix == ".docx":
-        return _docx(path, data)
-    return _html(path, data)
+        _docx_sniff(path, data)
+    if suffix in (".html", ".htm"):
+        if b"\x00" in data[:8192] or not _MARKUP.search(data[:65536]):
+            raise CorpusError(f"{path}: the file is not an HTML page (no HTML markup found)")
+        if data.count(b"<") > MAX_HTML_TAGS:
+            raise CorpusError(f"{path}: the page has over {MAX_HTML_TAGS:,} tags; save its text as .txt and add that")
+
+
+def _check_chars(path: Path, n: int) -> None:
+    if n > MAX_TEXT_CHARS:
+        raise CorpusError(f"{path}: the text is over {MAX_TEXT_CHARS:,} characters; split the document and add the parts")
+
+
+# ---------------------------------------------------------------- in a child process
+
+# The child imports only this module: the package's __init__ loads the index code (numpy, FAISS).
+_CHILD = (
+    "import sys, types\n"
+    "package = types.ModuleType('assistant'); package.__path__ = [sys.argv[1]]\n"
+    "sys.modules['assistant'] = package\n"
+    "from assistant.formats import _child_main\n"
+    "_child_main(sys.argv[2], float(sys.argv[3]))\n"
+)
+_WORKERS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))  # readers at once, server-wide
+_CACHE: OrderedDict[str, ExtractedText] = OrderedDict()  # an upload is checked, then added: read once
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
+def extract_seconds() -> float:
+    try:
+        return max(0.1, float(os.environ.get("POLICYQA_EXTRACT_SECONDS", EXTRACT_SECONDS)))
+    except ValueError:
+        return EXTRACT_SECONDS
+
+
+def extract_isolated(path: Path, data: bytes, *, cancel: threading.Event | None = None) -> ExtractedText:
+    """``extract`` in a child process with a time and memory limit, stopped early if ``cancel`` is set.
+
+    The same bytes read twice (an upload is checked, then indexed) are parsed once."""
+    _sniff(path, data)  # most bad files are refused without starting a process
+    key = hashlib.sha256(path.suffix.lower().encode() + b"\0" + data).hexdigest()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    while not _WORKERS.acquire(timeout=0.2):
+        if cancel is not None and cancel.is_set():
+            raise CorpusError(f"{path}: not read: the upload was cancelled")
+    try:
+        got = _run_child(path, data, extract_seconds(), cancel)
+    finally:
+        _WORKERS.release()
+    with _CACHE_LOCK:
+        _CACHE[key] = got
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return got
+
+
+def _run_child(path: Path, data: bytes, seconds: float, cancel: threading.Event | None) -> ExtractedText:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(Path(__file__).resolve().parent), str(path), str(seconds)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + seconds
+    pending: bytes | None = data
+    try:
+        while True:
+            try:
+                out, err = proc.communicate(pending, timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                pending = None  # the rest of the input is still being written
+                if cancel is not None and cancel.is_set():
+                    raise CorpusError(f"{path}: not read: the upload was cancelled") from None
+                if time.monotonic() > deadline:
+                    raise CorpusError(f"{path}: reading the file took over {seconds:g} s, the limit; "
+                                      "save its text as .txt and add that") from None
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.communicate()
+    try:
+        result = json.loads(out)
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        if proc.returncode in (-9, -24):  # SIGKILL, SIGXCPU: the CPU limit
+            raise CorpusError(f"{path}: reading the file took over {seconds:g} s, the limit; save its text as .txt and add that")
+        last = (err.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1]
+        reason = "out of memory" if "MemoryError" in last else " ".join(last.split())[:200]
+        raise CorpusError(f"{path}: the file cannot be read (the reader stopped: {reason})")
+    if "error" in result:
+        raise CorpusError(str(result["error"]))
+    return ExtractedText(text=result["text"], title=result["title"], authors=result["authors"], date=result["date"],
+                         pages=tuple(result["pages"]))
+
+
+def _child_main(name: str, seconds: float) -> None:
+    """The child: the file's bytes on stdin, ExtractedText (or {"error": line}) as JSON on stdout."""
+    import resource
+
+    cpu = int(seconds) + 5  # a backstop: the parent kills the child at its time limit
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    data = sys.stdin.buffer.read()
+    try:
+        result: dict[str, Any] = asdict(extract(Path(name), data))
+    except CorpusError as exc:
+        result = {"error": str(exc)}
+    sys.stdout.write(json.dumps(result, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- helpers
@@ -131,8 +284,6 @@ def _decode_html(path: Path, data: bytes) -> str:
 
 
 def _html(path: Path, data: bytes) -> ExtractedText:
-    if b"\x00" in data[:8192] or not _MARKUP.search(data[:65536]):
-        raise CorpusError(f"{path}: the file is not an HTML page (no HTML markup found)")
     page = _decode_html(path, data)
     trafilatura = _require("trafilatura", "trafilatura", path, "HTML")
     from lxml import etree  # trafilatura's own dependency
@@ -221,8 +372,6 @@ _JUNK_TITLE = re.compile(r"^(untitled|microsoft (word|powerpoint) - )|\.(docx?|p
 
 
 def _pdf(path: Path, data: bytes) -> ExtractedText:
-    if b"%PDF-" not in data[:1024]:
-        raise CorpusError(f"{path}: the file is not a PDF (it does not start with %PDF-)")
     pypdf = _require("pypdf", "pypdf", path, "PDF")
     # pypdf logs the repairs it makes ("EOF marker not found"); without a handler of
     # the application's, Python would print them under the one line we give.
@@ -231,7 +380,18 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             _decrypt(path, reader, pypdf)
-        page_texts = [_tidy(page.extract_text() or "") for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise CorpusError(f"{path}: the PDF has {len(reader.pages):,} pages, over the {MAX_PDF_PAGES:,} a file may have; "
+                              "split it and add the parts")
+        page_texts, chars = [], 0
+        for n, page in enumerate(reader.pages, start=1):
+            contents = page.get_contents()
+            if contents is not None and len(contents.get_data()) > MAX_PAGE_CONTENT:
+                raise CorpusError(f"{path}: page {n} holds over {MAX_PAGE_CONTENT // 2**20} MB of drawing "
+                                  "instructions, too many to read; save its text as .txt and add that")
+            page_texts.append(_tidy(page.extract_text() or ""))
+            chars += len(page_texts[-1])
+            _check_chars(path, chars)
         info = reader.metadata
     except CorpusError:
         raise
@@ -273,22 +433,63 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"^heading ([1-6])$", re.I)
 
 
-def _docx(path: Path, data: bytes) -> ExtractedText:
+def _docx_sniff(path: Path, data: bytes) -> None:
     if data.startswith(_OLE_MAGIC):
         # Word writes password-protected .docx files as OLE containers, like old .doc files.
         raise CorpusError(f"{path}: the file is encrypted or an old Word .doc; save it as an unencrypted .docx")
     try:
-        is_docx = "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except zipfile.BadZipFile:
-        is_docx = False
-    if not is_docx:
+        # A zip's directory states each part's uncompressed size, and reading stops there.
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        sizes = {}
+    if "word/document.xml" not in sizes:
         raise CorpusError(f"{path}: the file is not a Word .docx (not a zip with word/document.xml)")
+    if sizes["word/document.xml"] > MAX_DOCX_XML or sum(sizes.values()) > MAX_DOCX_UNZIPPED:
+        raise CorpusError(f"{path}: the .docx unpacks to more markup than can be read (over {MAX_DOCX_XML // 2**20} MB "
+                          "of text); split the document and add the parts")
+    # Paragraph tags counted as the markup streams by (a tenth of a second), before any parser
+    # builds them; a file that names Word's namespace otherwise is counted by the reader instead.
+    count, tail = 0, b""
+    try:
+        with archive.open("word/document.xml") as xml:
+            while chunk := xml.read(2**20):
+                window = tail + chunk
+                count += window.count(b"<w:p>") + window.count(b"<w:p ") + window.count(b"<w:tbl>")
+                tail = window[-6:]
+                count -= tail.count(b"<w:p>") + tail.count(b"<w:p ") + tail.count(b"<w:tbl>")
+                if count > MAX_DOCX_BLOCKS:
+                    raise CorpusError(f"{path}: the document has over {MAX_DOCX_BLOCKS:,} paragraphs and tables; "
+                                      "split it and add the parts")
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error):
+        pass  # a damaged part: the reader says so
+
+
+def _docx(path: Path, data: bytes) -> ExtractedText:
     docx = _require("docx", "python-docx", path, "Word .docx")
+    from docx.enum.style import WD_STYLE_TYPE
+
     try:
         document = docx.Document(io.BytesIO(data))
-        blocks = [b for b in (_docx_block(item) for item in document.iter_inner_content()) if b]
+        # Style names looked up once: python-docx looks a paragraph's style up anew on each
+        # access, milliseconds each, which is minutes on a long document.
+        names = {s.style_id: s.name for s in document.styles}
+        default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+        default_name = default.name if default is not None else ""
+        blocks, chars = [], 0
+        for n, item in enumerate(document.iter_inner_content(), start=1):
+            if n > MAX_DOCX_BLOCKS:
+                raise CorpusError(f"{path}: the document has over {MAX_DOCX_BLOCKS:,} paragraphs and tables; "
+                                  "split it and add the parts")
+            block = _docx_block(item, names, default_name)
+            if block:
+                blocks.append(block)
+                chars += len(block) + 2
+                _check_chars(path, chars)
         props = document.core_properties
         title, author, created = props.title, props.author, props.created
+    except CorpusError:
+        raise
     except Exception as exc:  # python-docx and lxml raise many kinds on a damaged file
         raise CorpusError(f"{path}: the .docx is damaged and cannot be read ({_one_line(exc)})") from None
     if not blocks:
@@ -301,7 +502,7 @@ def _docx(path: Path, data: bytes) -> ExtractedText:
     )
 
 
-def _docx_block(item: Any) -> str:
+def _docx_block(item: Any, names: dict[str, str], default_name: str) -> str:
     """A paragraph (a heading as a ``## `` line) or a table (one line a row)."""
     if hasattr(item, "rows"):
         lines = []
@@ -318,7 +519,8 @@ def _docx_block(item: Any) -> str:
     text = "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
     if not text:
         return ""
-    style = item.style.name if item.style is not None else ""
+    style_id = item._p.style  # the paragraph's own style id; None: the default paragraph style
+    style = names.get(style_id, default_name) if style_id else default_name
     if style == "Title":
         return "# " + " ".join(text.split())
     m = _HEADING_STYLE.match(style or "")

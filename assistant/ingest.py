@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ INGEST_VERSION = 1
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_TEXT_CHARS = formats.MAX_TEXT_CHARS  # of one document, in every format
+MAX_ID_CHARS = 200
 MAX_LISTED = 20  # problems named in one error; the rest are counted
 
 
@@ -485,15 +488,34 @@ def _listed(items: list[str], sep: str = "; ") -> str:
     return shown if len(items) <= MAX_LISTED else f"{shown}{sep}and {len(items) - MAX_LISTED} more"
 
 
-def read_file(path: Path) -> list[ParsedDocument]:
-    """One document file (.txt, .md, .html, .pdf, .docx), or every record of a BEIR ``corpus.jsonl``."""
+def id_problem(doc_id: str) -> str | None:
+    """Why ``doc_id`` cannot be a document id, or None.
+
+    An id is a name in a URL path (``/api/documents/{id}``) and on the command line: it is
+    not empty, not a path or ``.``/``..``, has no control characters and no spaces at its ends."""
+    if not doc_id:
+        return "an empty id"
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"an id over {MAX_ID_CHARS} characters"
+    if "/" in doc_id or "\\" in doc_id or doc_id in (".", ".."):
+        return f"the id {doc_id[:40]!r} is a path"
+    if any(c < " " or c == "\x7f" for c in doc_id) or doc_id != doc_id.strip():
+        return f"the id {doc_id[:40]!r} has control characters or spaces at its ends"
+    return None
+
+
+def read_file(path: Path, *, cancel: threading.Event | None = None) -> list[ParsedDocument]:
+    """One document file (.txt, .md, .html, .pdf, .docx), or every record of a BEIR ``corpus.jsonl``.
+
+    HTML, PDF and .docx are read in a child process with a time limit (``formats.extract_isolated``),
+    stopped early when ``cancel`` is set."""
     try:
-        return _read_file(path)
+        return _read_file(path, cancel)
     except OSError as exc:  # no permission, a file gone mid-read: the user's to fix, not a crash
         raise CorpusError(f"{path}: the file cannot be read ({exc.strerror or exc})") from None
 
 
-def _read_file(path: Path) -> list[ParsedDocument]:
+def _read_file(path: Path, cancel: threading.Event | None = None) -> list[ParsedDocument]:
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
     size = path.stat().st_size
@@ -504,17 +526,22 @@ def _read_file(path: Path) -> list[ParsedDocument]:
     if path.is_dir():
         raise CorpusError(f"{path}: is a folder; give its files, or build from the folder")
     suffix = path.suffix.lower()
-    if suffix in formats.SUFFIXES:
-        return [_read_formatted(path)]
-    if suffix not in TEXT_SUFFIXES:
+    if suffix not in SUFFIXES:
         raise CorpusError(f"{path}: unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)} or corpus.jsonl")
+    problem = id_problem(path.stem)
+    if problem:
+        raise CorpusError(f"{path}: a document's id is its file's name without the extension, and this one is {problem}; rename the file")
+    if suffix in formats.SUFFIXES:
+        return [_read_formatted(path, cancel)]
     text = _decode(path, path.read_bytes())
+    if len(text) > MAX_TEXT_CHARS:
+        raise CorpusError(f"{path}: the text is over {MAX_TEXT_CHARS:,} characters; split the document and add the parts")
     return [parse_text(path.stem, text, path.name)]
 
 
-def _read_formatted(path: Path) -> ParsedDocument:
+def _read_formatted(path: Path, cancel: threading.Event | None = None) -> ParsedDocument:
     """HTML, PDF or .docx: the format's text through the same parser, its own metadata preferred."""
-    extracted = formats.extract(path, path.read_bytes())
+    extracted = formats.extract_isolated(path, path.read_bytes(), cancel=cancel)
     parsed = parse_text(path.stem, extracted.text, path.name)
     doc = parsed.document
     document = replace(
@@ -550,6 +577,7 @@ def read_beir(path: Path) -> list[ParsedDocument]:
     docs = []
     malformed: list[str] = []
     textless: list[str] = []
+    bad_ids: list[str] = []
     try:
         with path.open(encoding="utf-8-sig") as f:
             for n, raw in enumerate(f, start=1):
@@ -562,6 +590,8 @@ def read_beir(path: Path) -> list[ParsedDocument]:
                     continue
                 if doc is None:
                     textless.append(str(n))
+                elif id_problem(doc.document.doc_id) or len(doc.document.text) > MAX_TEXT_CHARS:
+                    bad_ids.append(str(n))
                 else:
                     docs.append(doc)
     except UnicodeDecodeError:
@@ -571,6 +601,9 @@ def read_beir(path: Path) -> list[ParsedDocument]:
         problems.append(f"not a BEIR record (a JSON object with _id, title, text) at {_at_lines(malformed)}")
     if textless:
         problems.append(f"neither text nor title in the record at {_at_lines(textless)}")
+    if bad_ids:
+        problems.append(f"an _id that is empty, a path, or has control characters (or a text over "
+                        f"{MAX_TEXT_CHARS:,} characters) in the record at {_at_lines(bad_ids)}")
     if problems:
         raise CorpusError(f"{path}: {'; '.join(problems)}; fix or remove those lines")
     if not docs:

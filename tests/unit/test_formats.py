@@ -238,3 +238,61 @@ def test_html_nested_lists_and_line_breaks_keep_their_lines():
     text = extract(Path("n.html"), page).text
     assert "- Outer one\n  - Inner a\n  - Inner b\n- Outer two" in text
     assert text.endswith("\n\nLine one\nline two")
+
+
+# ---------------------------------------------------------------- work bounds (issue 25)
+
+import functools  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from bombs import docx_bomb, pdf_bomb  # noqa: E402
+
+from assistant.formats import extract_isolated  # noqa: E402
+
+
+@functools.cache
+def slow_docx() -> bytes:
+    """45,000 paragraphs: under every count, about 3 s to read."""
+    return docx_bomb(45_000)
+
+
+def test_a_docx_bomb_is_refused_before_any_parser_builds_it():
+    bomb = docx_bomb(600_000)  # ~200 KB on disk, ~47 MB of markup: the review's file took 22 minutes
+    started = time.monotonic()
+    assert "more markup than can be read" in error_of("bomb.docx", bomb)
+    assert "paragraphs" in error_of("many.docx", docx_bomb(60_000))  # under the size bound: counted instead
+    assert time.monotonic() - started < 3
+
+
+def test_a_pdf_page_that_inflates_to_megabytes_is_refused_quickly():
+    bomb = pdf_bomb()  # ~25 KB; its one page's content is 8 MB of text operators (36 s to extract)
+    started = time.monotonic()
+    assert "page 1 holds over 2 MB" in error_of("bomb.pdf", bomb)
+    assert time.monotonic() - started < 3
+
+
+def test_reading_in_a_child_gives_the_same_text_once_per_content(monkeypatch):
+    data = make_docx()
+    assert extract_isolated(Path("leases.docx"), data) == extract(Path("leases.docx"), data)
+    with pytest.raises(CorpusError, match="^scan.pdf: the PDF has no text layer"):
+        extract_isolated(Path("scan.pdf"), make_pdf("", image=True))  # the child's own one line
+    monkeypatch.setattr("subprocess.Popen", None)  # the same bytes again: no second process
+    assert extract_isolated(Path("leases.docx"), data).title == "Leases and Land"
+
+
+def test_a_slow_file_is_stopped_at_the_time_limit(monkeypatch):
+    monkeypatch.setenv("POLICYQA_EXTRACT_SECONDS", "0.5")
+    started = time.monotonic()
+    with pytest.raises(CorpusError, match=r"^slow.docx: reading the file took over 0.5 s, the limit"):
+        extract_isolated(Path("slow.docx"), slow_docx())
+    assert time.monotonic() - started < 2.5
+
+
+def test_a_cancelled_read_stops_at_once():
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(CorpusError, match="cancelled"):
+        extract_isolated(Path("slow2.docx"), slow_docx() + b"\0", cancel=cancel)  # other bytes: not cached
+    assert time.monotonic() - started < 1.5

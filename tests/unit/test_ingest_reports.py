@@ -203,3 +203,18 @@ def test_several_paths_are_read_whole_and_the_same_id_twice_is_a_problem(tmp_pat
     assert f"{b / 'report.txt'}: document id 'report' appears twice in the corpus (also from {a / 'report.txt'})" in message
     assert "empty.txt: the file is empty" in message and "typo.pdf: no such file or folder" in message
     assert [d.document.doc_id for d in read_paths([a])] == ["report"]
+
+
+def test_beir_ids_that_no_route_could_reach_are_refused_by_line(tmp_path):
+    """An id is a URL path segment: "", "a/b" and "../../x" would be documents nobody could fetch or delete."""
+    f = _beir(tmp_path / "c.jsonl", [{"_id": "ok", "text": "Fine."}, {"_id": "", "text": "Empty id."},
+                                     {"_id": "a/b", "text": "A path."}, {"_id": "../../x", "text": "Up."},
+                                     {"_id": "tab\tid", "text": "Control."}, {"_id": "Mauna Loa (volcano)", "text": "Fine too."}])
+    message = error_of(f)
+    assert "an _id that is empty, a path, or has control characters" in message and "at lines 2, 3, 4, 5;" in message
+
+
+def test_a_file_whose_name_makes_no_id_is_refused(tmp_path):
+    f = tmp_path / "..txt"  # its stem is "."
+    f.write_text("Some text about land leases.\n")
+    assert "this one is the id '.' is a path; rename the file" in error_of(f)
