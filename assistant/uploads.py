@@ -1,26 +1,86 @@
 """Files sent by people over the web (the chat's upload box, ``POST /api/documents``).
 
 Untrusted: a file's name never becomes a path of ours (it is reduced to a safe base
-name inside a fresh staging folder), its size is bounded before it is read, its type
-is checked by content by the same readers a build uses, and each file is accepted or
-refused on its own, with one line saying why. The good ones are added in one new
-index generation.
+name inside a fresh staging folder), only document formats are taken (a corpus
+.jsonl, which holds any number of documents under any ids, is for ``policyqa build``),
+its size is bounded before it is read, its type is checked by content by the same
+readers a build uses (in a child process with a time limit), and each file is
+accepted or refused on its own, with one line saying why. The good ones are added
+in one new index generation.
+
+Every temporary file of a server lives in its own folder (``server_temp``), deleted
+when the server stops and, if it was killed, when the next one starts.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
+import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AssistantError
 from .indexing import BuildReport
-from .ingest import MAX_FILE_BYTES, read_file
+from .ingest import MAX_FILE_BYTES, SUFFIXES, read_file
 
 MAX_FILES = 10
+UPLOAD_SUFFIXES = SUFFIXES  # .txt .md .html .htm .pdf .docx: one document each
+TEMP_PREFIX = "policyqa-serve-"
 _UNSAFE = re.compile(r"[^\w.-]+")
+_temp: Path | None = None
+_temp_lock = threading.Lock()
+
+
+def server_temp() -> Path:
+    """This process's folder for temporary files: uploads being checked, Gradio's uploads and
+    cache, answers to download. Made on first use and locked (flock) while the process lives;
+    the folders of servers that are gone, even by kill -9, are deleted first."""
+    global _temp
+    with _temp_lock:
+        if _temp is None:
+            sweep_temp()
+            folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+            fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until the process ends: the fd is never closed
+            _temp = folder
+            atexit.register(shutil.rmtree, folder, True)
+        return _temp
+
+
+def sweep_temp(base: Path | None = None) -> list[Path]:
+    """Delete the temporary folders of servers that no longer run; returns them."""
+    base = base or Path(tempfile.gettempdir())
+    gone = []
+    for folder in base.glob(TEMP_PREFIX + "*"):
+        try:
+            fd = os.open(folder / ".lock", os.O_RDWR)
+        except FileNotFoundError:
+            # Not locked yet: a server making it this instant, or one killed before it could.
+            try:
+                if time.time() - folder.stat().st_mtime > 60:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    gone.append(folder)
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its server is running
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+        finally:
+            os.close(fd)
+    return gone
 
 
 def safe_name(name: str) -> str:
@@ -51,16 +111,18 @@ class UploadResult:
         return out
 
 
-def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False) -> UploadResult:
+def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False,
+              cancel: threading.Event | None = None) -> UploadResult:
     """Check each (name, content or temporary file) on its own; add the good ones in one generation.
 
     A file whose id (its safe name's stem) the index holds for different text is refused unless
-    ``replace``: someone else's document of the same name is not overwritten by accident."""
+    ``replace``: someone else's document of the same name is not overwritten by accident. When
+    ``cancel`` is set (the sender went away) the file being read is dropped and nothing is added."""
     result = UploadResult()
     if len(files) > MAX_FILES:
         result.refused.append(("(upload)", f"{len(files)} files at once; the limit is {MAX_FILES}"))
         return result
-    staging = Path(tempfile.mkdtemp(prefix="policyqa-upload-"))
+    staging = Path(tempfile.mkdtemp(prefix="upload-", dir=server_temp()))
     good: list[Path] = []
     held = {d: info.get("hash") for d, info in live.get().manifest.get("documents", {}).items()}
     try:
@@ -68,6 +130,9 @@ def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False
             shown = safe_name(name)
             dest = staging / shown
             try:
+                if Path(shown).suffix.lower() not in UPLOAD_SUFFIXES:
+                    raise AssistantError(f"not a document file; use {', '.join(UPLOAD_SUFFIXES)}"
+                                         + (" (a corpus .jsonl is built with `policyqa build`)" if shown.endswith(".jsonl") else ""))
                 size = data.stat().st_size if isinstance(data, Path) else len(data)
                 if size > MAX_FILE_BYTES:
                     raise AssistantError(f"over the {MAX_FILE_BYTES // 2**20} MB limit")
@@ -77,7 +142,7 @@ def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False
                     raise AssistantError("another file of this upload has the same name")
                 dest.write_bytes(data)
                 try:
-                    parsed = read_file(dest)  # type by content, text extracted: refused here, not mid-build
+                    parsed = read_file(dest, cancel=cancel)  # type by content, text extracted: refused here, not mid-build
                     taken = [p.document.doc_id for p in parsed if held.get(p.document.doc_id, p.content_hash) != p.content_hash]
                     if taken and not replace:
                         raise AssistantError(f"the index already holds a different document named {taken[0]}: rename "
@@ -90,7 +155,9 @@ def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False
                 result.refused.append((shown, str(exc).replace(f"{dest}: ", "").replace(str(staging) + "/", "")))
                 continue
             good.append(dest)
-        if good:
+        if good and cancel is not None and cancel.is_set():
+            result.refused.append(("(upload)", "nothing added: the upload was cancelled"))
+        elif good:
             try:
                 result.report = live.add(good, replace=replace)
             except AssistantError as exc:

@@ -78,3 +78,55 @@ def test_a_file_named_like_a_held_document_is_refused_unless_replacing(fake_inde
     assert swapped.added == ["report"] and swapped.replaced == ["report"]
     assert "replacing the earlier report" in swapped.lines()[0]
     assert "rural pensions" in qa.reloaded().document("report").text
+
+
+def test_only_document_files_are_taken_so_a_corpus_cannot_slip_in(fake_index, encoder):
+    """A .jsonl holds any number of documents under any ids: one upload added 2,000 (issue 25)."""
+    import json
+
+    live = _Live(Assistant.load(fake_index, encoder=encoder))
+    records = [{"_id": i, "text": "Hukou reform notes."} for i in ["", "a/b", "../../evil"]]
+    records += [{"_id": f"r{n}", "text": f"Record {n} on land leases."} for n in range(40)]
+    jsonl = "\n".join(json.dumps(r) for r in records).encode()
+    result = add_files(live, [("many.jsonl", jsonl), ("tool.exe", b"MZ\x90\x00"), ("corpus.JSONL", jsonl)])
+    assert result.added == [] and result.report is None
+    assert [name for name, _ in result.refused] == ["many.jsonl", "tool.exe", "corpus.jsonl"]
+    assert "policyqa build" in result.refused[0][1]
+    assert len(live.get().documents()) == 5
+
+
+def test_staging_lives_in_the_server_folder_and_goes_after_use(fake_index, encoder):
+    from assistant.uploads import server_temp
+
+    live = _Live(Assistant.load(fake_index, encoder=encoder))
+    result = add_files(live, [("leases.txt", b"Leases\n\nLong leases keep the option to return to the village.\n")])
+    assert result.added == ["leases"]
+    assert not list(server_temp().glob("upload-*"))
+
+
+def test_the_folders_of_killed_servers_are_swept_and_a_live_one_is_kept(tmp_path):
+    """kill -9 leaves a server's temporary folder behind; the next server deletes it, not a running one's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from assistant.uploads import TEMP_PREFIX, sweep_temp
+
+    code = ("import sys, time; from assistant.uploads import server_temp; d = server_temp(); "
+            "(d / 'raw-upload.pdf').write_bytes(b'%PDF- raw'); print(d, flush=True); time.sleep(60)")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    alive = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    killed = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        alive_dir, killed_dir = Path(alive.stdout.readline().strip()), Path(killed.stdout.readline().strip())
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        assert (killed_dir / "raw-upload.pdf").exists()  # what a crash leaves
+        assert sweep_temp(tmp_path) == [killed_dir]
+        assert not killed_dir.exists() and (alive_dir / "raw-upload.pdf").exists()
+        assert all(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
+    finally:
+        alive.kill()
+        alive.wait()
+    assert sweep_temp(tmp_path) == [alive_dir]  # gone once its process is
