@@ -137,6 +137,19 @@ def _pad(date: str, fill: str) -> str:
     return date + fill[len(date) - 4 :] if len(date) < 10 else date
 
 
+# ---- issue 25: an answer names the index generation it came from (kept apart from the answer stage)
+def _stamped(ask):
+    """``Assistant.ask`` whose Answer carries ``generation``: its citations index into that generation."""
+    import functools
+
+    @functools.wraps(ask)
+    def ask_stamped(self: "Assistant", *args: Any, **kwargs: Any) -> Answer:
+        return replace(ask(self, *args, **kwargs), generation=self.path.name)
+
+    return ask_stamped
+# ---- end issue 25
+
+
 class Assistant:
     """A loaded index of documents that answers questions with cited passages.
 
@@ -485,6 +498,7 @@ class Assistant:
         p = self._passages[hit.row]
         return replace(p, score=round(hit.score, 6))
 
+    @_stamped
     def ask(
         self,
         question: str,

@@ -98,6 +98,9 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = ()
     references: tuple[dict[str, Any], ...] = field(default=())
+    # The index generation the answer came from: its citations index into the documents as that
+    # generation holds them (GET /api/documents/{id}?generation=… returns that text).
+    generation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,4 +110,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "references": [dict(r) for r in self.references],
+            "generation": self.generation,
         }
