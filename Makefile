@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.setup-done
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast browser bench-setup soak index tune clean
+.PHONY: setup run test test-fast browser bench-setup soak index tune fit generality clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,14 @@ bench-setup: setup
 
 tune: setup
 	$(BIN)/python benchmarks/tune_retrieval.py
+
+# Refit the answer models (assistant/data/answer_model.json) on the tune splits of the seeds and
+# ../shared/bench; then judge the change on every corpus's heldout split.
+fit: setup
+	$(BIN)/python benchmarks/fit_answers.py
+
+generality: setup
+	$(BIN)/python benchmarks/generality.py
 
 clean:
 	rm -rf index .pytest_cache

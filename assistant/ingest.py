@@ -138,11 +138,19 @@ def _name_case(name: str) -> str:
     return " ".join(w.capitalize() if w.isupper() and len(w) > 1 else w for w in name.split())
 
 
+# "Family, Given M." entries separated by semicolons (a library catalogue's form of a byline)
+_INVERTED = re.compile(r"[A-Z][\w'’-]+, [A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)?(?:; [A-Z][\w'’-]+, [A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*)?)*")
+
+
 def _parse_names(text: str) -> tuple[str, ...]:
     """Author names from a byline fragment, or () when it does not look like names."""
     text = _SUPERSCRIPT.sub("", text)
     text = re.sub(r"^\s*by\s+", "", text, flags=re.I).strip(" ,;")
     text = re.sub(r"\([^)]*\)", "", text)  # "(professor)"
+    if _INVERTED.fullmatch(text):
+        # "Dalaker, Joseph", "Cho, Clare Y.; Lee, Ann": each entry is one name, family name first
+        parts = [" ".join(reversed([x.strip() for x in entry.split(",")])) for entry in text.split(";")]
+        return tuple(_name_case(n) for n in parts)
     parts = [p.strip() for p in re.split(r",|;|&|\band\b", text) if p.strip()]
     if len(parts) == 1:
         words = parts[0].split()
@@ -172,7 +180,7 @@ class _Head:
     source: str = ""
 
 
-_HEAD_LABEL = re.compile(r"^(authors?|by|written by|source|published in|publication|publisher|date|published)\s*:\s*", re.I)
+_HEAD_LABEL = re.compile(r"^(authors?|author\(s\)|by|written by|source|published in|publication|publisher|date|published)\s*:\s*", re.I)
 
 
 def _read_head(lines: list[_Line]) -> _Head:
@@ -295,6 +303,19 @@ def _is_prose(line: _Line) -> bool:
     return line.words >= 20 and re.search(r"[.!?]", line.text) is not None
 
 
+# "Article 1 …", "Section 2.", "§ 3": a provision of a law or regulation starts the body, however short.
+_PROVISION = re.compile(r"^(article|section|chapter|part|rule|clause|paragraph|§)\s*[\dIVXLC]+\b", re.I)
+
+
+def _starts_body(line: _Line) -> bool:
+    """A line the head never holds: a paragraph, a provision, or a sentence of eight words or more
+    (not a byline, "By …", nor a labelled line, "Authors: …")."""
+    end = line.text.rstrip(_CLOSERS)[-1:]
+    sentence = (line.words >= 8 and end in (".", "!", "?") and not line.text.lower().startswith("by ")
+                and not _HEAD_LABEL.match(line.text))
+    return _is_prose(line) or sentence or _PROVISION.match(line.text) is not None
+
+
 _CLOSERS = "\"'”’)]"
 _INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # "U.S." can end a title; a full stop ends a sentence
 _LONG_WORD = re.compile(r"[^\W\d_][\w'’-]{3,}")
@@ -366,7 +387,7 @@ def parse_text(doc_id: str, text: str, source_name: str) -> ParsedDocument:
                 body_at = 0
                 break
             continue
-        if _is_prose(line) or _INLINE_LABEL.match(line.text) or _NUMBERED.match(line.text) or _MD_HEADING.match(line.text):
+        if _starts_body(line) or _INLINE_LABEL.match(line.text) or _NUMBERED.match(line.text) or _MD_HEADING.match(line.text):
             body_at = i
             break
     if body_at == len(kept):

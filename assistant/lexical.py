@@ -53,53 +53,6 @@ def content_stems(words: Sequence[str]) -> list[str | None]:
     return [None if w in stop else st for w, st in zip(lowered, stemmed, strict=True)]
 
 
-# Everyday words for what policy texts call otherwise: people ask about "villages", "cities",
-# "kids" and "jobs"; the documents say "rural", "urban", "children" and "employment". Stemming
-# cannot bridge these, and BM25 then favours passages that share the question's plain words
-# ("falls short" for "short of staff") over the one that answers. The passage BM25 and the
-# evidence's term share read the question with these added (eleventh session, 1,004 labelled
-# questions: evidence@1 909 -> 919, evidence@3 958 -> 965; BENCHMARKS.md).
-EVERYDAY_TERMS = {
-    "village": "rural", "villages": "rural", "villagers": "rural residents farmers", "countryside": "rural",
-    "city": "urban", "cities": "urban", "town": "urban", "towns": "urban",
-    "kid": "children", "kids": "children", "job": "employment", "jobs": "employment",
-    "staff": "personnel", "money": "capital funds", "pay": "wages income", "wage": "income", "poor": "poverty low-income",
-    # twelfth session (1,242 labelled questions: evidence@1 1130 -> 1139, evidence@3 1192 -> 1203, one lost:
-    # "move into towns" is no labour mobility); "workers" -> "labor", "help" -> "support" and the like lost more
-    "housing": "accommodation accommodations", "spouse": "family", "spouses": "family", "back": "return",
-    "loan": "credit financing", "loans": "credit financing", "firm": "enterprises businesses", "firms": "enterprises businesses",
-    "company": "enterprises", "companies": "enterprises", "move": "mobility movement flow", "moving": "mobility movement flow",
-    "school": "education", "schools": "education", "schooling": "education", "doctor": "medical health",
-    "doctors": "medical health", "hospital": "medical health", "hospitals": "medical health",
-    "farm": "agriculture agricultural", "farms": "agriculture agricultural", "farming": "agriculture agricultural",
-    "old": "elderly aged", "leaving": "exodus outflow", "lacking": "lack shortage", "short": "lack shortage",
-    "visitors": "tourism tourists", "online": "digital", "internet": "digital", "empty": "idle vacant", "unused": "idle vacant",
-    "skilled": "talent talents", "credit": "financing loans",
-}
-
-
-def policy_words(query: str) -> str:
-    """The policy words for the query's everyday ones ("villages" -> "rural"), or ""."""
-    return " ".join(EVERYDAY_TERMS[w] for w in _TOKEN.findall(query.lower()) if w in EVERYDAY_TERMS)
-
-
-def with_policy_terms(query: str) -> str:
-    """The query with the policy words for its everyday ones appended."""
-    extra = policy_words(query)
-    return f"{query} {extra}" if extra else query
-
-
-@lru_cache(maxsize=1)
-def policy_stems() -> dict[str, frozenset[str]]:
-    """EVERYDAY_TERMS by stem: "villag" -> {"rural"}."""
-    out: dict[str, set[str]] = {}
-    for word, terms in EVERYDAY_TERMS.items():
-        stem = content_stems([word])[0]
-        if stem:
-            out.setdefault(stem, set()).update(t for t in content_stems(terms.split()) if t)
-    return {k: frozenset(v) for k, v in out.items()}
-
-
 class LexicalIndex:
     """A bm25s index whose rows line up with the passages."""
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import vectors
-from .lexical import LexicalIndex, with_policy_terms
+from .lexical import LexicalIndex
 
 SENTENCE_WEIGHT = 0.5  # σ
 LEXICAL_WEIGHT = 0.3  # λ
@@ -145,7 +145,7 @@ class Retriever:
         if self.n == 0 or k <= 0:
             return []
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(-1)
-        lexical_all = self.lexical.scores(with_policy_terms(query), self.n)
+        lexical_all = self.lexical.scores(query, self.n)
         want = max(settings.candidates, k)
         if allowed is not None:
             # A filter can exclude most rows: look further on the dense side.

@@ -218,3 +218,28 @@ def test_a_file_whose_name_makes_no_id_is_refused(tmp_path):
     f = tmp_path / "..txt"  # its stem is "."
     f.write_text("Some text about land leases.\n")
     assert "this one is the id '.' is a path; rename the file" in error_of(f)
+
+
+def test_a_regulations_first_short_article_is_body_not_head(tmp_path):
+    """A provision or a plain sentence ends the head, however short: Article 1 must be searchable."""
+    from assistant.ingest import read_corpus
+
+    (tmp_path / "reg.txt").write_text(
+        "Regulations on Residence Permits\n\n"
+        "Article 1 These Regulations are formulated to promote new urbanization.\n"
+        "Article 2 A citizen who has lived in a city for half a year may apply for a residence permit.\n",
+        encoding="utf-8")
+    parsed = read_corpus(tmp_path)[0]
+    body = "".join(parsed.document.text[s.start:s.end] for s in parsed.sections)
+    assert "Article 1 These Regulations" in body and parsed.document.title == "Regulations on Residence Permits"
+
+
+def test_a_catalogue_byline_names_each_author_once(tmp_path):
+    from assistant.ingest import read_corpus
+
+    (tmp_path / "r1.txt").write_text(
+        "Tickets for Live Events\n\nReport No.: R48179\nAuthor(s): Cho, Clare Y.; Lee, Ann\n"
+        "Publication Date: 04/22/2026\n\nSummary\n\n" + "Each year millions of Americans buy tickets for live events. " * 3,
+        encoding="utf-8")
+    doc = read_corpus(tmp_path)[0].document
+    assert doc.authors == ("Clare Y. Cho", "Ann Lee") and doc.date == "2026-04-22"

@@ -1,13 +1,14 @@
 """What people read: the answer's text, the Markdown report."""
 
-from assistant import answering, render
+from assistant import render
+from assistant.compose import shown_quote
 from assistant.types import Answer, Citation, Passage
 
 
 def test_a_sources_own_reference_numbers_do_not_look_like_markers():
     quote = "Growth lacks diversified support [3]. Others agree [4, 5] and [6-8]."
-    assert answering.shown_quote(quote) == "Growth lacks diversified support [ref. 3]. Others agree [ref. 4, 5] and [ref. 6-8]."
-    assert answering.shown_quote("Two\n  lines [1]") == "Two lines [ref. 1]"
+    assert shown_quote(quote) == "Growth lacks diversified support [ref. 3]. Others agree [ref. 4, 5] and [ref. 6-8]."
+    assert shown_quote("Two\n  lines [1]") == "Two lines [ref. 1]"
 
 
 def test_markdown_escapes_what_users_and_documents_wrote():

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from assistant import Assistant, Passage, answering
+from assistant import Assistant, Passage
+from assistant.question import parse
 from assistant.errors import InputError
 from assistant.evaluation import evidence_span
 from assistant.retrieval import FUSED_HEAD, FusionSettings, Retriever, _reserve_sentence_slots, _scaled
@@ -145,10 +146,15 @@ def test_a_question_sentence_never_stands_for_its_passage():
 
 def test_a_hit_carries_its_sentences_similarities_for_the_answer(fake_index, encoder):
     qa = Assistant.load(fake_index, encoder=encoder)
-    vector, _, hits = qa._search("why do few migrant workers return to the countryside?", 5, None, FusionSettings())
+    _, vector, hits = qa._retrieve(parse("why do few migrant workers return to the countryside?"), 5, None, FusionSettings())
     for hit in hits:
         a, b = qa._retriever.sentence_ranges[hit.row]
         assert hit.sentence_sims.tolist() == pytest.approx(qa._retriever.sentence_similarity(np.arange(a, b), vector).tolist())
+
+
+def _named(qa: Assistant, question: str):
+    """The documents a question names by their people (a mask), or None."""
+    return qa._sources.resolve(parse(question))[1].documents
 
 
 def _authored(tmp_path, encoder, docs: dict[str, tuple[str, str]]) -> Assistant:
@@ -169,9 +175,9 @@ def test_authors_names_name_their_document_unless_other_documents_use_them(tmp_p
     })
     assert {h.doc_id for h in qa.search("What does Mei say about rural roads and land?", k=5)} == {"b"}
     # Two documents' authors named once each: a comparison, so neither is chosen.
-    assert qa._named_by_authors("What do Tao and Lanfang say about rural land?") is None
+    assert _named(qa, "What do Tao and Lanfang say about rural land?") is None
     # "Shanghai" is an author's word, but two documents' texts use it: it names neither.
-    assert qa._named_by_authors("What did Shanghai do about pensions and roads?") is None
+    assert _named(qa, "What did Shanghai do about pensions and roads?") is None
     assert len({h.doc_id for h in qa.search("What did Shanghai do about pensions and roads?", k=5)}) > 1
 
 
@@ -181,8 +187,8 @@ def test_a_whole_authors_name_leaves_the_focus_even_when_a_part_of_it_is_common(
         "b": ("Tao Ran", "Rural land reform. As Pang (2023) found, industries merge slowly."),
     })
     # "Pang" alone names neither document (both texts hold it), but "Pang Jiaping" is one author.
-    assert qa._named_by_authors("What does Pang say about land reform?") is None
-    focus = qa._focus("What does Pang Jiaping say about talent flows between city and countryside?")
+    assert _named(qa, "What does Pang say about land reform?") is None
+    focus = qa._sources.resolve(parse("What does Pang Jiaping say about talent flows between city and countryside?"))[0].focus
     assert "Pang" not in focus and "Jiaping" not in focus and "talent" in focus
 
 
@@ -198,51 +204,3 @@ def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
         evidence_span(text, "not in the text")
     with pytest.raises(InputError):
         evidence_span(text, "   ")
-
-
-def test_everyday_words_bring_their_policy_words_to_bm25_and_the_term_share():
-    from assistant import answering, lexical
-
-    assert lexical.with_policy_terms("Which staff are villages short of?") == "Which staff are villages short of? personnel rural lack shortage"
-    assert lexical.with_policy_terms("help with housing and spouses' jobs?") == (
-        "help with housing and spouses' jobs? accommodation accommodations family employment")
-    assert lexical.with_policy_terms("What does the paper say about pensions?") == "What does the paper say about pensions?"
-    terms = {"staff": 1.0, "villag": 1.0}
-    assert answering.term_share(terms, "Rural areas lack technical personnel.") == 1.0
-    assert answering.term_share(terms, "Cities attract talent.") == 0.0
-
-
-def test_a_year_that_dates_a_named_source_and_a_derived_name_are_not_unknown(tmp_path, encoder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text(
-        "---\ntitle: Talent flow\nauthors: Xin Baoying\ndate: 2021-02-18\nsource: Chinese Social Sciences Today\n---\n\n"
-        "We should build an online platform for residency applications. Integration rests on Marxist theory.\n",
-        encoding="utf-8")
-    Assistant.build(corpus, tmp_path / "index", encoder=encoder)
-    qa = Assistant.load(tmp_path / "index", encoder=encoder)
-    # "CSST 2021" dates the source: the year leaves the focus, as the source's name does
-    assert "2021" not in qa._focus("online residency application platform proposal CSST 2021")
-    assert qa._evidence("online residency application platform proposal CSST 2021", None, 5, None).unknown_names == []
-    # "the 2021 report on …" names a text of that year; a year no document has stays
-    assert "2021" not in qa._focus("What does the 2021 report on talent say about platforms?")
-    assert "2017" in qa._focus("What does the 2017 report on talent say about platforms?")
-    # a year beside no source, or beside "No." (another document's number), stays and must be found
-    assert "2021" in qa._focus("What did the 2021 No. 1 Central Document say about platforms?")
-    assert "2021" in qa._evidence("What did the 2021 No. 1 Central Document say about platforms?", None, 5, None).unknown_names
-    # "Marxism" where the text says "Marxist"; an unknown name stays unknown
-    assert qa._never_named("What does Marxism say?", "Marxism") is False
-    assert qa._never_named("What does Leninism say?", "Leninism") is True
-
-
-def test_the_initials_of_part_of_a_capitalized_name_are_an_acronym_it_implies():
-    assert {"CC", "FPS"} <= answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
-    assert "US" not in answering.acronyms("the Fifth Plenary Session of the 19th CPC Central Committee")
-
-
-def test_an_everyday_word_counts_as_known_when_its_policy_word_is(tmp_path, encoder):
-    qa = _authored(tmp_path, encoder, {"a": ("Tao Ran", "We should encourage the use of idle homesteads and vacant houses.")})
-    # "unused" is not a corpus word, but "idle" is: the question's words are all known
-    unused = qa._evidence("What about unused homesteads?", None, 5, None).known_terms
-    abandoned = qa._evidence("What about abandoned homesteads?", None, 5, None).known_terms
-    assert unused > abandoned > 0
