@@ -248,7 +248,9 @@ def new_generation(root: str | Path) -> Iterator[GenerationWriter]:
 
 def _prune(root: Path, keep: str) -> None:
     """Delete generations older than the last KEEP_GENERATIONS (readers hold open files, not names)."""
-    gens = sorted((p for p in root.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
+    # Oldest first by when each was written: names order only to the second, and several writes
+    # within one second must not prune the generation that was live a moment ago.
+    gens = sorted((p for p in root.glob("gen-*") if p.is_dir()), key=lambda p: (p.stat().st_mtime_ns, p.name))
     old = [p for p in gens if p.name != keep][: max(0, len(gens) - KEEP_GENERATIONS)]
     for p in old:
         shutil.rmtree(p, ignore_errors=True)
