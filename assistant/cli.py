@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     _index_arg(p)
     p.add_argument("--auth-file", metavar="FILE", default=os.environ.get("POLICYQA_AUTH_FILE"),
                    help="require a login: a file of user:password lines (or set POLICYQA_AUTH_FILE)")
+    p.add_argument("--no-login", action="store_true",
+                   help="serve an address other machines reach without a login (anyone there may change the index)")
+
+    sub.add_parser("hash-password", help="read a password on stdin, print it hashed for an --auth-file line")
 
     p = sub.add_parser("eval", help="measure retrieval (and answers) on labelled questions, or a BEIR folder")
     p.add_argument("questions", nargs="?", metavar="QUESTIONS.jsonl",
@@ -265,11 +269,27 @@ def _cmd_serve(args) -> int:
     if not 0 < args.port < 65536:
         raise AssistantError(f"--port {args.port} is not a port number (1-65535)")
     sock = server.listening_socket(args.host, args.port)  # a busy port is said at once, not after loading
+    if users is None and not args.no_login and args.host not in ("127.0.0.1", "localhost", "::1"):
+        sock.close()
+        raise AssistantError(f"on {args.host} other machines can reach the server, and without a login anyone there could "
+                             "add, replace and remove documents: give --auth-file FILE, or --no-login to allow that")
     server.serve(_load(args.index), args.host, args.port, users, sock=sock)
     return 0
 
 
-COMMANDS = {"add": _cmd_add, "remove": _cmd_remove, "list": _cmd_list, "serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
+def _cmd_hash_password(args) -> int:
+    import getpass
+
+    from . import server
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise AssistantError("no password given")
+    print(server.hash_password(password))
+    return 0
+
+
+COMMANDS = {"hash-password": _cmd_hash_password, "add": _cmd_add, "remove": _cmd_remove, "list": _cmd_list, "serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

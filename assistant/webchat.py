@@ -9,9 +9,10 @@ link, image or script can be made of it.
 from __future__ import annotations
 
 import html
+import os
+import re
 import secrets
 import shutil
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -24,9 +25,9 @@ from . import render
 from .render import md_escape, split_markers
 from .core import MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError
-from .ingest import MAX_FILE_BYTES, SUFFIXES
+from .ingest import MAX_FILE_BYTES
 from .types import Answer
-from .uploads import MAX_FILES, add_files
+from .uploads import MAX_FILES, UPLOAD_SUFFIXES, add_files, server_temp
 
 EXAMPLES = [
     "What obstacles block migrant citizenization?",
@@ -34,11 +35,21 @@ EXAMPLES = [
     "How did Huichuan support returning migrants who start businesses?",
     "What is the minimum wage in Guangdong?",
 ]
-MAX_DOWNLOADS = 500  # answer files kept for the download button
+MAX_DOWNLOADS = 16  # answer files kept on our side (Gradio serves its own copy of each)
 CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
+
+# What the chat's Markdown renderer would turn into a link by itself (GFM autolinks).
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(www)(\.)|(@)")
+
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def chat_escape(text: str) -> str:
+    """Text the chat shows as written: no markup, and no link made of a URL in a document."""
+    return _AUTOLINK.sub(lambda m: "".join(f"\\{g}" if g in (":", ".", "@") else g for g in m.groups() if g),
+                         md_escape(text))
 
 
 def chat_message(answer: Answer, turn: int) -> str:
@@ -46,12 +57,12 @@ def chat_message(answer: Answer, turn: int) -> str:
     if not answer.answered:
         related = "The closest passages are listed under Sources, as related reading, not as an answer." \
             if answer.passages else "No passage comes close."
-        return f"**{md_escape(answer.text)}**\n\n{related}"
+        return f"**{chat_escape(answer.text)}**\n\n{related}"
     paragraphs = []
     for para in answer.text.split("\n\n"):
         body, markers = split_markers(para)
         links = "".join(f'<a href="#src-{turn}-{n}" class="cite">[{n}]</a>' for n in markers)
-        paragraphs.append(f"{md_escape(body)} {links}".strip())
+        paragraphs.append(f"{chat_escape(body)} {links}".strip())
     return "\n\n".join(paragraphs)
 
 
@@ -99,9 +110,11 @@ def sources_html(turns: list[dict[str, Any]], qa: Assistant) -> str:
                     meta = _meta(qa, c.doc_id)
                 except AssistantError:  # the document was removed since this answer
                     text, meta = c.quote, "no longer in the index"
-                    c_start, c_end = 0, len(c.quote)
-                else:
+                if text[c.start:c.end] == c.quote:
                     c_start, c_end = c.start, c.end
+                else:  # replaced since this answer: the quote alone, not someone else's context
+                    text, c_start, c_end = c.quote, 0, len(c.quote)
+                    meta = meta if meta == "no longer in the index" else "changed since this answer; the quote as it was"
                 before, after = _context(text, c_start, c_end)
                 where = " — ".join(_esc(x) for x in (c.title, c.section) if x)
                 out.append(
@@ -163,7 +176,8 @@ document.addEventListener("click", function (event) {
 def build_chat(live) -> gr.Blocks:
     """The chat page; ``live.get()`` is the assistant on the index's current generation."""
     get_qa: Callable[[], Assistant] = live.get
-    download_dir = Path(tempfile.mkdtemp(prefix="policyqa-answers-"))
+    download_dir = server_temp() / "answers"
+    download_dir.mkdir(exist_ok=True)
 
     def choices() -> list[tuple[str, str]]:
         return [(f"{d.title} ({d.date or 'undated'})", d.doc_id) for d in get_qa().documents()]
@@ -181,11 +195,11 @@ def build_chat(live) -> gr.Blocks:
         try:
             answer = qa.ask(question, history, documents=documents or None)
         except AssistantError as exc:
-            chat = chat + [{"role": "user", "content": md_escape(question)},
-                           {"role": "assistant", "content": f"**Could not answer:** {md_escape(str(exc))}"}]
+            chat = chat + [{"role": "user", "content": chat_escape(question)},
+                           {"role": "assistant", "content": f"**Could not answer:** {chat_escape(str(exc))}"}]
             return chat, turns, gr.skip(), gr.skip(), gr.skip(), ""
         turns = turns + [{"question": question, "answer": answer}]
-        chat = chat + [{"role": "user", "content": md_escape(question)},
+        chat = chat + [{"role": "user", "content": chat_escape(question)},
                        {"role": "assistant", "content": chat_message(answer, len(turns))}]
         report = render.markdown(answer)
         folder = download_dir / f"{time.time_ns()}-{secrets.token_hex(4)}"  # per answer: the file keeps a plain name
@@ -232,8 +246,8 @@ def build_chat(live) -> gr.Blocks:
                                         elem_id="pqa-markdown")
                 with gr.Accordion("Add your own documents", open=False):
                     uploads = gr.File(
-                        file_count="multiple", file_types=list(SUFFIXES), type="filepath", elem_id="pqa-upload",
-                        label=f"{', '.join(SUFFIXES)} — up to {MAX_FILES} files of {MAX_FILE_BYTES // 2**20} MB",
+                        file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="pqa-upload",
+                        label=f"{', '.join(UPLOAD_SUFFIXES)} — up to {MAX_FILES} files of {MAX_FILE_BYTES // 2**20} MB",
                     )
                     add_btn = gr.Button("Add to the documents", elem_id="pqa-add")
                     upload_status = gr.Markdown(elem_id="pqa-upload-status")
@@ -251,7 +265,18 @@ def build_chat(live) -> gr.Blocks:
         def add(files):
             if not files:
                 return "Choose one or more files first.", gr.skip(), gr.skip()
-            result = add_files(live, [(Path(f).name, Path(f)) for f in files])
+            # Gradio already refuses a file that was not uploaded to it; checked here once more,
+            # since reading a server path into the index would publish it.
+            uploaded = os.path.realpath(os.environ.get("GRADIO_TEMP_DIR") or server_temp() / "gradio")
+            paths = [Path(f) for f in files]
+            try:
+                if not all(os.path.realpath(p).startswith(uploaded + os.sep) for p in paths):
+                    return "Only files uploaded here can be added.", gr.skip(), None
+                result = add_files(live, [(p.name, p) for p in paths])
+            finally:
+                for p in paths:  # the index keeps the extracted text; the uploaded file goes now
+                    if os.path.realpath(p).startswith(uploaded + os.sep):
+                        p.unlink(missing_ok=True)
             status = "\n\n".join(md_escape(line) for line in result.lines())
             return status, gr.update(choices=choices()), None
 

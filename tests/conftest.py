@@ -68,8 +68,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS: dict[str, subprocess.Popen] = {}  # base URL -> the process of a running_server, for tests that need it
+
+
 @contextlib.contextmanager
-def running_server(index: Path, *args: str, timeout: float = 90.0):
+def running_server(index: Path, *args: str, timeout: float = 90.0, env: dict[str, str] | None = None):
     """`policyqa serve` in a subprocess on a free port; yields its base URL once /healthz answers."""
     import httpx
 
@@ -77,9 +80,10 @@ def running_server(index: Path, *args: str, timeout: float = 90.0):
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "serve", "--index", str(index), "--port", str(port), *args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = proc
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -96,6 +100,7 @@ def running_server(index: Path, *args: str, timeout: float = 90.0):
             time.sleep(0.3)
         yield url
     finally:
+        SERVERS.pop(url, None)
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -122,6 +122,8 @@ Every zebra crossing needs a lamp <img src=x onerror="window.__pwned = 2; alert(
 Zebra crossing reports go to [the safety office](javascript:window.__pwned=3) every month and ![x](javascript:alert(4)).
 
 Zebra crossing paint must be renewed each year: {long}.
+
+Zebra crossing complaints are filed at https://evil.example/forms or www.evil.example, or mailed to clerk@evil.example.
 """
 
 
@@ -141,6 +143,7 @@ def test_hostile_document_and_question_run_nothing(browser, real_index, tmp_path
         for question in [
             "what does the zebra crossing policy require of drivers and lamps?",
             "where do zebra crossing reports go? <img src=y onerror=\"alert('q')\"> [x](javascript:alert(5))",
+            "where are zebra crossing complaints filed?",
         ]:
             ask(page, question)
         for selector in ["#pqa-sources details"]:
@@ -154,9 +157,11 @@ def test_hostile_document_and_question_run_nothing(browser, real_index, tmp_path
             assert page.locator(f"{root} script").count() == 0
             assert page.locator(f"{root} img").count() == 0
             assert page.locator(f"{root} a[href^='javascript']").count() == 0
+            assert page.locator(f"{root} a[href*='evil.example']").count() == 0  # a quoted URL is no link
         for root in ["#pqa-chat", "#pqa-sources"]:
             shown = page.locator(root).inner_text()
             assert "<img src=" in shown and "javascript:" in shown  # shown as text, not run
+            assert "https://evil.example/forms or www.evil.example, or mailed to clerk@evil.example" in shown
             assert "&lt;" not in shown and "\\[" not in shown  # and shown once, not double-escaped
         # The 5,000-character word wraps inside the panel instead of widening the page.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400

@@ -175,6 +175,7 @@ def test_eight_concurrent_clients_times_25_asks(server_url):
 def test_login_covers_page_api_and_gradio_routes(real_index, tmp_path: Path):
     auth = tmp_path / "users.txt"
     auth.write_text("# who may log in\nofficial:correct horse\n")
+    auth.chmod(0o600)
     with running_server(real_index, "--auth-file", str(auth)) as url:
         for path in ["/", "/api/documents", "/docs", "/openapi.json", "/gradio_api/info", "/config"]:
             r = httpx.get(url + path)

@@ -117,3 +117,43 @@ def test_a_failed_build_writes_nothing(capsys, tmp_path):
     (tmp_path / "afile").write_text("x")
     code, _, err = run(capsys, "build", "--index", str(tmp_path / "afile"))
     assert code == 1 and err == f"policyqa: error: {tmp_path / 'afile'} is a file, not an index folder\n"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
+
+
+def test_serving_other_machines_without_a_login_needs_saying_so(capsys, tmp_path):
+    code, out, err = run(capsys, "serve", "--host", "0.0.0.0", "--port", str(_free_port()), "--index", str(tmp_path / "none"))
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "without a login anyone there could add, replace and remove documents" in err and "--no-login" in err
+
+
+def test_auth_files_others_can_read_are_refused_and_passwords_can_be_stored_hashed(capsys, tmp_path, monkeypatch):
+    import io
+
+    from assistant.server import _Logins, read_auth_file
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse\n"))
+    code, hashed, _ = run(capsys, "hash-password")
+    assert code == 0 and hashed.startswith("scrypt$") and "correct horse" not in hashed
+    auth = tmp_path / "users.txt"
+    auth.write_text(f"official:{hashed.strip()}\nclerk:plain words\n")
+    auth.chmod(0o644)
+    code, _, err = run(capsys, "serve", "--auth-file", str(auth), "--index", str(tmp_path / "none"))
+    assert code == 1 and f"run `chmod 600 {auth}`" in err and err.count("\n") == 1
+    auth.chmod(0o600)
+    logins = _Logins(read_auth_file(auth))
+
+    def basic(user: str, password: str) -> str:
+        import base64
+
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    assert logins.check(basic("official", "correct horse")) and logins.check(basic("clerk", "plain words"))
+    assert not logins.check(basic("official", "wrong")) and not logins.check(basic("nobody", "correct horse"))
+    assert not logins.check(basic("official", hashed.strip()))  # the hash itself is no password

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -51,3 +52,37 @@ async def test_many_distinct_clients_leave_no_entries():
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             assert (await client.get("/api/slow")).status_code == 200
     assert guard.clients_tracked == 0
+
+
+async def test_wrong_logins_are_limited_per_client():
+    inner = Starlette(routes=[Route("/api/x", lambda request: JSONResponse({"ok": True}))])
+    guard = server.GuardMiddleware(inner, users={"official": "correct horse"})
+
+    def client(host: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard, client=(host, 5000)), base_url="http://test")
+
+    async with client("10.0.0.9") as guesser, client("10.0.0.10") as other:
+        codes = [(await guesser.get("/api/x", auth=("official", f"guess{n}"))).status_code
+                 for n in range(server.LOGIN_FAILURES + 1)]
+        assert codes == [401] * server.LOGIN_FAILURES + [429]
+        assert (await guesser.get("/api/x", auth=("official", "correct horse"))).status_code == 429  # waits it out
+        assert (await other.get("/api/x", auth=("official", "correct horse"))).status_code == 200
+        assert (await other.get("/api/x")).status_code == 401  # no credentials at all is not a guess
+
+
+@pytest.mark.parametrize(("headers", "same"), [
+    ({}, True),  # curl, scripts: no page sent it
+    ({"origin": "http://127.0.0.1:7860"}, True),
+    ({"referer": "http://127.0.0.1:7860/"}, True),
+    ({"origin": "http://localhost:8001"}, False),
+    ({"origin": "http://127.0.0.1:7861"}, False),  # another port is another origin
+    ({"origin": "null"}, False),  # a sandboxed frame or a file:// page
+    ({"referer": "https://evil.example/x"}, False),
+    ({"origin": "https://qa.example.org"}, True),  # named in POLICYQA_ORIGINS (behind a proxy)
+])
+def test_same_origin(headers, same):
+    from starlette.requests import Request
+
+    scope = {"type": "http", "method": "POST", "path": "/api/documents", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1:7860")] + [(k.encode(), v.encode()) for k, v in headers.items()]}
+    assert server._same_origin(Request(scope), frozenset({"https://qa.example.org"})) is same
