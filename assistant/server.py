@@ -56,6 +56,7 @@ log = logging.getLogger("policyqa.server")
 MAX_API_BODY = 256 * 1024  # a question and a long history fit many times over
 MAX_UPLOAD_BODY = 25 * 1024 * 1024  # the chat's upload route: files up to the ingest limit
 MAX_CHAT_BODY = 4 * 1024 * 1024  # a chat event: the question, the conversation so far, the filters
+MAX_CHAT_UPLOADS = 512 * 1024 * 1024  # the chat's uploads on disk at once (each goes when added, or after an hour)
 MAX_HISTORY = 20
 PER_CLIENT = 4  # requests one client may have running at once; the rest wait their turn
 PER_CLIENT_UPLOADS = 1  # uploads one client may have running at once, apart from its other requests
@@ -454,7 +455,10 @@ class GuardMiddleware:
         return None
 
     async def _check_upload(self, request: Request, body: bytes) -> JSONResponse | None:
-        """The chat's upload route takes at most MAX_FILES document files."""
+        """The chat's upload route takes at most MAX_FILES document files, while there is room."""
+        held = sum(f.stat().st_size for f in Path(self.upload_root()).rglob("*") if f.is_file())
+        if held + len(body) > MAX_CHAT_UPLOADS:
+            return _error(507, "the server holds too many uploaded files right now; add yours in an hour or so")
 
         async def chunks():
             yield body

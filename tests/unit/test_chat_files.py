@@ -55,3 +55,11 @@ def test_gradio_refuses_a_server_file_in_the_chat_history_and_in_add(chat_client
         assert SECRET not in events and "/gradio_api/file=" not in events
     found = chat_client.get("/api/search", params={"q": f"{SECRET} land registry", "k": 3}).json()["passages"]
     assert all(SECRET not in p["text"] for p in found)
+
+
+def test_the_chat_uploads_held_on_disk_are_bounded(chat_client, monkeypatch):
+    note = ("files", ("note.txt", b"Leases keep the option to return.\n" * 10))
+    assert chat_client.post("/gradio_api/upload", files=[note]).status_code == 200
+    monkeypatch.setattr(server, "MAX_CHAT_UPLOADS", 500)
+    r = chat_client.post("/gradio_api/upload", files=[note])
+    assert r.status_code == 507 and "too many uploaded files" in r.json()["error"]
