@@ -328,8 +328,12 @@ class GuardMiddleware:
             return
         csp = _CSP_DOCS if scope["path"] in ("/docs", "/redoc") else _CSP
 
+        started = False
+
         async def send_with_headers(message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                                     ("Referrer-Policy", "same-origin"), ("Content-Security-Policy", csp)):
@@ -350,6 +354,13 @@ class GuardMiddleware:
                 # A stopping server cancels the open pages' event streams; that ends them, it is no error.
                 if not _STREAMS.match(path):
                     raise
+            except RuntimeError as exc:
+                # Gradio ends the stream of a session it does not know by raising inside the started
+                # response: the client has its "session not found" already; end the stream, one line.
+                if not (_STREAMS.match(path) and started):
+                    raise
+                log.warning("chat event stream ended: %s", exc)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         # A client's requests beyond PER_CLIENT wait here, before taking a worker thread, so one
         # busy client queues behind itself instead of starving the others. Its uploads have their

@@ -87,6 +87,15 @@ def test_no_event_of_the_page_reads_or_serves_a_server_file(api, tmp_path):
         r = api.get(path)
         assert r.status_code in (403, 404), path
         assert SECRET not in r.text and "root:" not in r.text
+    # A value Gradio's own checks refuse (no such document to search in): one log line, no traceback
+    # (the server's log is checked for tracebacks when it stops).
+    ask = next(d for d in config["dependencies"] if d["api_name"] == "ask")
+    kinds = [next(c["type"] for c in config["components"] if c["id"] == i) for i in ask["inputs"]]
+    data = [{"textbox": "hukou?", "chatbot": [], "state": [], "dropdown": ["no-such-document"]}[k] for k in kinds]
+    r = api.post("/gradio_api/queue/join", json={"data": data, "fn_index": ask["id"], "session_hash": "bad-value",
+                                                "trigger_id": ask["targets"][0][0]})
+    assert r.status_code == 200 and '"success":false' in _events(api, "bad-value")
+    assert "session_not_found" in _events(api, "no-such-session")  # and the stream just ends
     found = api.get("/api/search", params={"q": f"{SECRET} password land registry", "k": 5}).json()["passages"]
     assert all(SECRET not in p["text"] for p in found)
     assert api.get("/healthz").json()["documents"] == 5
