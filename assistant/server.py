@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import errno
 import hashlib
 import hmac
@@ -49,7 +50,7 @@ from .core import MAX_K, MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError, IndexBusyError, InputError
 from .indexing import BuildReport
 from .ingest import MAX_FILE_BYTES
-from .uploads import MAX_FILES, UPLOAD_SUFFIXES, add_files, server_temp
+from .uploads import MAX_FILES, UPLOAD_SUFFIXES, add_files, release_temp, server_temp
 
 log = logging.getLogger("policyqa.server")
 
@@ -530,7 +531,15 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool = True) -> FastAPI:
     """The FastAPI app: JSON API, health, OpenAPI docs at /docs, and (with ``chat``) the web chat at /."""
     live = LiveAssistant(qa)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if chat:  # after Gradio's own shutdown, which deletes the files it made
+            release_temp()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="policyqa",
         version="0.1.0",
         description="Cited answers and passage search over a corpus of policy documents. "

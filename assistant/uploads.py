@@ -53,6 +53,16 @@ def server_temp() -> Path:
         return _temp
 
 
+def release_temp() -> None:
+    """Delete this process's temporary folder (a server stopping; uvicorn ends a process by
+    re-raising SIGTERM, which skips atexit)."""
+    global _temp
+    with _temp_lock:
+        if _temp is not None:
+            shutil.rmtree(_temp, ignore_errors=True)
+            _temp = None  # its lock goes with the process, or with the next folder's
+
+
 def sweep_temp(base: Path | None = None) -> list[Path]:
     """Delete the temporary folders of servers that no longer run; returns them."""
     base = base or Path(tempfile.gettempdir())

@@ -189,12 +189,26 @@ def test_login_covers_page_api_and_gradio_routes(real_index, tmp_path: Path):
         assert httpx.get(url + "/healthz").status_code == 200  # for probes; says nothing about content
 
 
+def _temp_folder(pid: int) -> Path:
+    """The server's own temporary folder: the one whose lock file it holds open."""
+    import os
+
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if "/policyqa-serve-" in target and target.endswith("/.lock"):
+            return Path(target).parent
+    raise AssertionError("the server holds no temporary folder")
+
+
 def test_upload_and_delete_documents(real_index, tmp_path: Path):
     import shutil
+
+    from conftest import SERVERS
 
     index = tmp_path / "index"
     shutil.copytree(real_index, index)
     with running_server(index) as url, httpx.Client(base_url=url, timeout=60) as api:
+        temp = _temp_folder(SERVERS[url].pid)
         good = ("broadband.txt", b"Rural broadband\n\nRural broadband reached most villages in 2023, narrowing the digital gap.\n")
         bad = ("../../etc/evil.pdf", b"not a pdf at all")
         r = api.post("/api/documents", files=[("files", good), ("files", bad)])
@@ -224,6 +238,8 @@ def test_upload_and_delete_documents(real_index, tmp_path: Path):
         assert api.delete("/api/documents/broadband").json() == {"removed": "broadband", "documents": 5}
         assert _assert_clean_error(api.delete("/api/documents/broadband"), 404, 404)
         assert api.get("/healthz").json()["documents"] == 5
+        assert not list(temp.glob("upload-*"))  # each upload's staging went with it
+    assert not temp.exists()  # and the server's whole temporary folder when it stopped
 
 
 def test_gradio_client_sees_one_clean_endpoint(server_url):
