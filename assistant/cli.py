@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 from .errors import AssistantError
+from .progress import Progress
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_QUESTIONS = DATA / "questions.jsonl"
@@ -104,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                         "questions; for another file, its own records marked \"answerable\": false)")
     p.add_argument("--followups", metavar="FILE", help="follow-up questions with their history (default: tests/data/followups.jsonl)")
     _index_arg(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON (no progress bar)")
     return parser
 
 
@@ -154,31 +156,75 @@ def _cmd_search(args) -> int:
     return 0
 
 
+class _Tally:
+    """Counts the calls of the functions it wraps as questions done, for the progress bar."""
+
+    def __init__(self, report, total: int) -> None:
+        self.report, self.total, self.done = report, total, 0
+        report(Progress("questions", 0, total, "question"))
+
+    def wrap(self, fn):
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.done += 1
+                self.report(Progress("questions", self.done, self.total, "question"))
+
+        return call
+
+
 def _cmd_eval(args) -> int:
+    from .progress import reporting
+
+    with reporting(not args.quiet and not args.json) as report:  # the bar ends before the figures print
+        measured = _measure_beir(args, report) if args.beir else _measure(args, report)
+    if not args.beir:
+        return _print_eval(args, *measured)
+    if args.json:
+        print(json.dumps(measured))
+    else:
+        print(f"BEIR {args.beir} ({args.split or 'test'}, {measured['queries']} queries): "
+              f"nDCG@10 {measured['ndcg@10']:.3f}  recall@100 {measured['recall@100']:.3f}")
+    return 0
+
+
+def _measure_beir(args, report) -> dict:
     from . import evaluation
 
     qa = _load(args.index)
-    if args.beir:
-        queries, qrels = evaluation.load_beir(args.beir, args.split or "test")
-        result = evaluation.evaluate_beir(queries, qrels, qa.search_documents)
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(f"BEIR {args.beir} ({args.split or 'test'}, {result['queries']} queries): "
-                  f"nDCG@10 {result['ndcg@10']:.3f}  recall@100 {result['recall@100']:.3f}")
-        return 0
+    queries, qrels = evaluation.load_beir(args.beir, args.split or "test")
+    return evaluation.evaluate_beir(queries, qrels, _Tally(report, len(queries)).wrap(qa.search_documents))
+
+
+def _measure(args, report):
+    from . import evaluation
+
+    qa = _load(args.index)
     questions = evaluation.load_questions(args.questions or DEFAULT_QUESTIONS, args.split)
-    scores = evaluation.evaluate_questions(questions, lambda q, k: qa.search(q, k=k), lambda d: qa.document(d).text)
-    answers = None
+    unanswerable: list[str] = []
+    followups: list[dict] = []
     if args.answers:
         # Without --unanswerable: the bundled set for the bundled questions; for another file, the
         # questions it marks unanswerable itself (the benchmarks' training pools mix both kinds).
         source = args.unanswerable or (DEFAULT_UNANSWERABLE if args.questions is None else args.questions)
         unanswerable = [r["question"] for r in evaluation.load_unanswerable(source, args.split)]
-        answers = evaluation.evaluate_answers(questions, unanswerable, qa.ask, lambda d: qa.document(d).text)
         followups = evaluation.load_followups(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
+    # Each question is searched once, and with --answers asked once more; a follow-up is asked
+    # with its conversation and without.
+    calls = len(questions) + (len(questions) + len(unanswerable) + 2 * len(followups) if args.answers else 0)
+    tally = _Tally(report, calls)
+    search, ask = tally.wrap(lambda q, k: qa.search(q, k=k)), tally.wrap(qa.ask)
+    scores = evaluation.evaluate_questions(questions, search, lambda d: qa.document(d).text)
+    answers = None
+    if args.answers:
+        answers = evaluation.evaluate_answers(questions, unanswerable, ask, lambda d: qa.document(d).text)
         if followups:  # a set of its own, without splits
-            answers.update(evaluation.evaluate_followups(followups, qa.ask, lambda d: qa.document(d).text))
+            answers.update(evaluation.evaluate_followups(followups, ask, lambda d: qa.document(d).text))
+    return scores, answers
+
+
+def _print_eval(args, scores, answers) -> int:
     if args.json:
         print(json.dumps({**scores.to_dict(), **({"answers": answers} if answers else {})}))
         return 0

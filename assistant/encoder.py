@@ -6,10 +6,11 @@ need them, so importing this module is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -35,8 +36,9 @@ class Encoder(Protocol):
     dim: int
     max_tokens: int
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def encode(self, texts: Sequence[str], *, progress: bool | Callable[[int], None] = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text. ``progress``: True for a bar on stderr,
+        or a callback told how many more texts are done after each batch."""
         ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -90,22 +92,20 @@ class MiniLMEncoder:
         # sentence-transformers 6 wants a str, not a Path.
         return SentenceTransformer(str(model_path()), device="cpu")
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool | Callable[[int], None] = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if not progress:
             return self._encode(list(texts))
-        from tqdm import tqdm
-
         # Longest first, in blocks, so the bar moves evenly and padding stays small.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = self.batch_size * 4
-        with tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr) as bar:
+        with _batches_done(len(texts), progress) as done:
             for at in range(0, len(order), step):
                 rows = order[at : at + step]
                 out[rows] = self._encode([texts[i] for i in rows])
-                bar.update(len(rows))
+                done(len(rows))
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -193,26 +193,34 @@ def _padding_tokenizer():
     return tok
 
 
-def _in_sorted_batches(texts: Sequence[str], tokenizer, run, batch_size: int, progress: bool) -> np.ndarray:
+@contextlib.contextmanager
+def _batches_done(total: int, progress: bool | Callable[[int], None]):
+    """A function to call with each batch's size: the caller's callback, a tqdm bar for True, or nothing."""
+    if callable(progress):
+        yield progress
+    elif progress:
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc="Embedding", unit="text", file=sys.stderr) as bar:
+            yield bar.update
+    else:
+        yield lambda n: None
+
+
+def _in_sorted_batches(texts: Sequence[str], tokenizer, run, batch_size: int,
+                       progress: bool | Callable[[int], None]) -> np.ndarray:
     """Embed ``texts`` in batches of similar length; ``run(ids, mask)`` gives one batch's vectors."""
     out = np.zeros((len(texts), MODEL_DIM), dtype=np.float32)
     # Shortest first, so each batch pads to a length close to its own texts'.
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr)
-    for at in range(0, len(order), batch_size):
-        rows = order[at : at + batch_size]
-        batch = tokenizer.encode_batch([texts[i] for i in rows])
-        ids = np.array([e.ids for e in batch], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
-        out[rows] = run(ids, mask)
-        if bar is not None:
-            bar.update(len(rows))
-    if bar is not None:
-        bar.close()
+    with _batches_done(len(texts), progress) as done:
+        for at in range(0, len(order), batch_size):
+            rows = order[at : at + batch_size]
+            batch = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in batch], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+            out[rows] = run(ids, mask)
+            done(len(rows))
     return out
 
 
@@ -260,7 +268,7 @@ class TorchEncoder:
         """The ONNX query model, exported without importing sentence-transformers (seconds saved)."""
         return export_onnx(self._model, folder)
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool | Callable[[int], None] = False) -> np.ndarray:
         import torch
 
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -304,7 +312,7 @@ class OnnxEncoder:
     def _tokenizer(self):
         return _padding_tokenizer()
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool | Callable[[int], None] = False) -> np.ndarray:
         def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             return self._session.run(None, feeds)[0]
@@ -465,7 +473,7 @@ class BuildEncoder:
                 self._torch = TorchEncoder(self.onnx.batch_size, bf16=True)
         return self._torch or self.onnx
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress: bool | Callable[[int], None] = False) -> np.ndarray:
         engine = self.engine(texts)
         if engine is self.onnx:
             return self.onnx.encode(texts, progress=progress)

@@ -23,6 +23,7 @@ from .errors import AssistantError, DocumentExistsError, IndexIncompatibleError,
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
+from .progress import Progress, ProgressFn, reporting, silent
 from .sentences import split_spans
 from .types import Passage
 
@@ -156,6 +157,24 @@ def _ensure_query_model(root: Path, encoder: Encoder) -> None:
         print(f"policyqa: no fast query model exported ({exc}); run `make setup`", file=sys.stderr)
 
 
+def _embed(texts: list[str], encoder: Encoder, report: ProgressFn) -> np.ndarray:
+    """``encoder.encode(texts)``, reporting each batch as the encoder finishes it."""
+    if not texts:
+        return np.zeros((0, encoder.dim), np.float32)
+    done = 0
+
+    def embedded(n: int) -> None:
+        nonlocal done
+        done += n
+        report(Progress("embedding", done, len(texts), "text"))
+
+    report(Progress("embedding", 0, len(texts), "text"))
+    out = encoder.encode(texts, progress=embedded)
+    if done < len(texts):  # an encoder that does not report its batches
+        report(Progress("embedding", len(texts), len(texts), "text"))
+    return out
+
+
 @dataclass(frozen=True)
 class _Entry:
     """One document of the next generation: parsed, or carried over unchanged from the live one."""
@@ -201,21 +220,27 @@ def build_index(
     encoder: Encoder,
     settings: ChunkSettings | None = None,
     *,
-    progress: bool = False,
+    progress: bool | ProgressFn = False,
 ) -> BuildReport:
-    """Build (or bring up to date) the index at ``index`` from ``corpus``, keeping added documents."""
-    parsed = read_corpus(corpus) if isinstance(corpus, (str, Path)) else list(corpus)
-    if not parsed:
-        raise AssistantError("the corpus has no documents")
+    """Build (or bring up to date) the index at ``index`` from ``corpus``, keeping added documents.
+
+    ``progress``: True for the console's bar (or lines), or a callback that gets ``Progress`` events."""
+    with reporting(progress) as report:
+        parsed = read_corpus(corpus, report) if isinstance(corpus, (str, Path)) else list(corpus)
+        if not parsed:
+            raise AssistantError("the corpus has no documents")
+        return _build(parsed, Path(index), encoder, settings or default_settings(corpus), report)
+
+
+def _build(parsed: list[ParsedDocument], index: Path, encoder: Encoder, settings: ChunkSettings,
+           report: ProgressFn) -> BuildReport:
 
     def plan(live: tuple[Path, dict] | None) -> _Plan | None:
         if live and corpus_is_current(parsed, live[1]):
             return None  # decided from the manifest alone: a no-op build reads no vectors
         return corpus_plan(parsed, live[1] if live else None, _carried(*live) if live else None)
 
-    if settings is None:
-        settings = default_settings(corpus)
-    return _update(Path(index), encoder, settings, plan, progress, require_live=False)
+    return _update(index, encoder, settings, plan, report, require_live=False)
 
 
 def default_settings(corpus: str | Path | Sequence[ParsedDocument]) -> ChunkSettings:
@@ -231,7 +256,8 @@ def default_settings(corpus: str | Path | Sequence[ParsedDocument]) -> ChunkSett
 
 
 def add_documents(
-    paths: Sequence[str | Path], index: str | Path, encoder: Encoder, *, progress: bool = False, replace: bool = False
+    paths: Sequence[str | Path], index: str | Path, encoder: Encoder, *, progress: bool | ProgressFn = False,
+    replace: bool = False,
 ) -> BuildReport:
     """Add the documents of ``paths``: only they are embedded.
 
@@ -241,8 +267,14 @@ def add_documents(
     """
     if not paths:
         raise InputError("no files to add")
-    # Every file is read (and refused, all problems in one error) before anything is written.
-    new = {doc.document.doc_id: doc for doc in read_paths(paths)}
+    with reporting(progress) as report:
+        # Every file is read (and refused, all problems in one error) before anything is written.
+        new = {doc.document.doc_id: doc for doc in read_paths(paths, report)}
+        return _add(new, Path(index), encoder, replace, report)
+
+
+def _add(new: dict[str, ParsedDocument], index: Path, encoder: Encoder, replace: bool,
+         report: ProgressFn) -> BuildReport:
     replaced: list[str] = []
 
     def plan(live: tuple[Path, dict] | None) -> _Plan | None:
@@ -261,8 +293,8 @@ def add_documents(
         entries += [_Entry(p, True) for p in new.values()]
         return _Plan(entries, [d for d in manifest.get("excluded", []) if d not in new])
 
-    report = _update(Path(index), encoder, _settings_of(index), plan, progress, require_live=True)
-    return replace_field(report, replaced=tuple(replaced))
+    built = _update(index, encoder, _settings_of(index), plan, report, require_live=True)
+    return replace_field(built, replaced=tuple(replaced))
 
 
 def remove_documents(doc_ids: Sequence[str], index: str | Path, encoder: Encoder) -> BuildReport:
@@ -283,7 +315,7 @@ def remove_documents(doc_ids: Sequence[str], index: str | Path, encoder: Encoder
         excluded = set(manifest.get("excluded", [])) | {d for d in doc_ids if not docs[d].get("added")}
         return _Plan(entries, sorted(excluded))
 
-    return _update(Path(index), encoder, _settings_of(index), plan, False, require_live=True)
+    return _update(Path(index), encoder, _settings_of(index), plan, silent, require_live=True)
 
 
 def _settings_of(index: str | Path) -> ChunkSettings:
@@ -300,13 +332,14 @@ def _update(
     encoder: Encoder,
     settings: ChunkSettings,
     make_plan,
-    progress: bool,
+    report: ProgressFn,
     *,
     require_live: bool,
 ) -> BuildReport:
     """Under the writer lock: plan the next generation from the live one, embed what is new, commit."""
     t0 = time.perf_counter()
     with store.new_generation(root) as writer:
+        report(Progress("planning"))
         _ensure_query_model(root, encoder)
         live = _live_manifest(root, encoder, settings)
         if require_live and live is None:
@@ -324,12 +357,14 @@ def _update(
         old_hashes = {d: v["hash"] for d, v in live[1]["documents"].items()} if live else {}
         previous = _previous_parts(live[0]) if live else None
         parts: list[_DocPart] = []
-        for doc in parsed:
+        for n, doc in enumerate(parsed):
+            report(Progress("chunking", n, len(parsed), "document"))
             doc_id = doc.document.doc_id
             reuse = previous and old_hashes.get(doc_id) == doc.content_hash and doc_id in previous
             if not reuse and not doc.sections:  # carried over, but its stored parts are unreadable
                 raise store.corrupt(root, f"the stored passages of {doc_id!r} cannot be read")
             parts.append(previous[doc_id] if reuse else _new_part(doc, encoder, settings))
+        report(Progress("chunking", len(parsed), len(parsed), "document"))
         if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
 
@@ -344,7 +379,7 @@ def _update(
         # Each distinct text once (the same sentence can recur).
         every = (t for texts in (*sentence_texts, *own_texts) for t in texts if t)
         row = {text: i for i, text in enumerate(dict.fromkeys(every))}
-        unique = encoder.encode(list(row), progress=progress) if row else np.zeros((0, encoder.dim), np.float32)
+        unique = _embed(list(row), encoder, report)
         for part, sentences_of, own in zip(todo, sentence_texts, own_texts, strict=True):
             part.sentence_vectors = unique[[row[t] for t in sentences_of]].reshape(-1, encoder.dim)
             part.passage_vectors = _passage_vectors(part, own, lambda t: unique[row[t]], encoder.dim)
@@ -359,18 +394,29 @@ def _update(
             base += len(part.passages)
 
         tmp = writer.tmp
+        steps = 5
+
+        def wrote(n: int) -> None:
+            report(Progress("writing", n, steps, "part"))
+
+        wrote(0)
         store.write_jsonl(tmp / "documents.jsonl", (p.document.to_dict() for p in parsed))
         store.write_jsonl(
             tmp / "passages.jsonl",
             ({"doc_id": p.doc_id, "section": p.section, "start": p.start, "end": p.end} for p in passages),
         )
         store.write_jsonl(tmp / "sentences.jsonl", ({"passage": r, "start": s, "end": e} for r, s, e in sentences))
+        wrote(1)
         np.save(tmp / "sentence_vectors.npy", svecs, allow_pickle=False)
+        wrote(2)
         vectors.save(vectors.build(pvecs), tmp / "vectors.faiss")
+        wrote(3)
         (tmp / "bm25").mkdir()
         LexicalIndex.build([_seen_text(p, settings) for p in passages]).save(tmp / "bm25")
+        wrote(4)
         (tmp / "bm25_documents").mkdir()
         LexicalIndex.build([own_title(p.document.title, p.document.doc_id) + "\n" + p.document.text for p in parsed]).save(tmp / "bm25_documents")
+        wrote(5)
 
         per_doc: dict[str, dict] = {
             e.doc.document.doc_id: {"hash": e.doc.content_hash, "source": e.doc.document.source, "passages": 0,

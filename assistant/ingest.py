@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import formats
 from .errors import CorpusError
+from .progress import Progress, ProgressFn
 from .types import Document
 
 # Bump when parsing changes what a file turns into: indexes built before are then stale.
@@ -686,19 +687,20 @@ def _folder_files(path: Path) -> list[Path]:
     return files
 
 
-def read_corpus(path: str | Path) -> list[ParsedDocument]:
+def read_corpus(path: str | Path, report: ProgressFn | None = None) -> list[ParsedDocument]:
     """Every document under ``path``: a folder of document files, one file, or a corpus.jsonl.
 
     Every file is read before any is refused, so one error names all the bad files of a
     folder and the user can fix them in one pass.
     """
-    return read_paths([path])
+    return read_paths([path], report)
 
 
-def read_paths(paths: Sequence[str | Path]) -> list[ParsedDocument]:
+def read_paths(paths: Sequence[str | Path], report: ProgressFn | None = None) -> list[ParsedDocument]:
     """The documents of several folders, files or corpus.jsonl files (``policyqa add a/ b.pdf``),
     with every problem of all of them in one error. Two files giving the same id is one of them:
-    a/report.txt and b/report.txt must not silently become one document."""
+    a/report.txt and b/report.txt must not silently become one document. ``report`` hears of
+    each file read."""
     files: list[Path] = []
     problems: list[str] = []
     for path in map(Path, paths):
@@ -711,12 +713,16 @@ def read_paths(paths: Sequence[str | Path]) -> list[ParsedDocument]:
             problems.append(str(exc))
     docs: list[ParsedDocument] = []
     seen: dict[str, Path] = {}
-    for file in files:
+    report = report or (lambda event: None)
+    report(Progress("reading", 0, len(files), "file"))
+    for n, file in enumerate(files, start=1):
         try:
             parsed_docs = read_file(file)
         except CorpusError as exc:
             problems.append(str(exc))
             continue
+        finally:
+            report(Progress("reading", n, len(files), "file"))
         for parsed in parsed_docs:
             doc_id = parsed.document.doc_id
             if doc_id in seen:

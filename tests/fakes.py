@@ -30,11 +30,15 @@ class HashEncoder:
         norm = float(np.linalg.norm(v))
         return v / norm if norm else v
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, progress=False) -> np.ndarray:
         self.calls.append(len(texts))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vector(t) for t in texts])
+        out = np.stack([self._vector(t) for t in texts])
+        if callable(progress):  # as the real encoders do, one batch at a time
+            for at in range(0, len(texts), 64):
+                progress(min(64, len(texts) - at))
+        return out
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         # About 1.3 wordpieces a word, plus [CLS] and [SEP].
