@@ -29,6 +29,7 @@ from .errors import AssistantError, CorpusError, IndexIncompatibleError, IndexMi
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
+from .progress import Progress, ProgressFn, reporting
 from .question import Question, parse
 from .retrieval import SOURCE_DOCUMENT_WEIGHT, FusionSettings, Hit, Retriever
 from .scoring import AnswerModel, default_model
@@ -241,18 +242,25 @@ class Assistant:
         *,
         encoder: Encoder | None = None,
         settings: ChunkSettings | None = None,
-        progress: bool = False,
+        progress: bool | ProgressFn = False,
     ) -> BuildReport:
-        """Build or update the index at ``index`` from a folder, file or corpus.jsonl."""
+        """Build or update the index at ``index`` from a folder, file or corpus.jsonl.
+
+        ``progress``: True shows a bar on a terminal (a line every few seconds elsewhere); a
+        callable is given a ``Progress`` for each step instead."""
         # Before the encoder writes its model files into the index folder:
         if not Path(corpus).exists():
             raise CorpusError(f"{corpus}: no such file or folder")
         if Path(index).exists() and not Path(index).is_dir():
             raise IndexMissingError(f"{index} is a file, not an index folder")
-        return build_index(corpus, index, encoder or build_encoder(Path(index)), settings, progress=progress)
+        with reporting(progress) as report:
+            if encoder is None:
+                report(Progress("model"))  # a new index exports the model first: seconds
+                encoder = build_encoder(Path(index))
+            return build_index(corpus, index, encoder, settings, progress=report)
 
     def add(
-        self, paths: str | Path | Sequence[str | Path], *, progress: bool = False, switch: bool = True,
+        self, paths: str | Path | Sequence[str | Path], *, progress: bool | ProgressFn = False, switch: bool = True,
         replace: bool = False,
     ) -> BuildReport:
         """Add files or folders of documents; a document's id is its file's stem.
@@ -262,6 +270,7 @@ class Assistant:
         (a server answering other requests with it moves later, via ``reloaded``).
         A bad file is refused before anything is written, and so is an id the index already
         holds for different text, unless ``replace`` (``BuildReport.replaced`` lists those).
+        ``progress`` as for ``build``.
         """
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         report = add_documents(paths, self.root, self._build_encoder(), progress=progress, replace=replace)
