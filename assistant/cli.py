@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="require a login: a file of user:password lines (or set POLICYQA_AUTH_FILE)")
     p.add_argument("--no-login", action="store_true",
                    help="serve an address other machines reach without a login (anyone there may change the index)")
+    p.add_argument("--read-only", action="store_true",
+                   help="nobody may add or remove documents through the server (the chat hides its upload and remove)")
+
+    p = sub.add_parser("mcp", help="serve the index to AI assistants over MCP on stdin/stdout (tools search, ask, document)")
+    _index_arg(p)
 
     sub.add_parser("hash-password", help="read a password on stdin, print it hashed for an --auth-file line")
 
@@ -290,12 +295,11 @@ def _cmd_remove(args) -> int:
 
 
 def _cmd_list(args) -> int:
+    from . import catalog
+
     qa = _load(args.index)
-    rows = []
-    for d in qa.documents():
-        info = qa.manifest["documents"].get(d.doc_id, {})
-        rows.append({"doc_id": d.doc_id, "title": d.title, "authors": list(d.authors), "date": d.date,
-                     "source": d.source, "passages": info.get("passages", 0), "added": bool(info.get("added"))})
+    keep = ("doc_id", "title", "authors", "date", "source", "passages", "added")
+    rows = [{k: row[k] for k in keep} for row in catalog.summaries(qa)]
     if args.json:
         print(json.dumps({"index": str(qa.root), "documents": rows}, ensure_ascii=False, indent=2))
         return 0
@@ -315,11 +319,21 @@ def _cmd_serve(args) -> int:
     if not 0 < args.port < 65536:
         raise AssistantError(f"--port {args.port} is not a port number (1-65535)")
     sock = server.listening_socket(args.host, args.port)  # a busy port is said at once, not after loading
-    if users is None and not args.no_login and args.host not in ("127.0.0.1", "localhost", "::1"):
+    if users is None and not args.no_login and args.host not in server.LOOPBACK:
         sock.close()
+        could = "read every document" if args.read_only else "add, replace and remove documents"
         raise AssistantError(f"on {args.host} other machines can reach the server, and without a login anyone there could "
-                             "add, replace and remove documents: give --auth-file FILE, or --no-login to allow that")
-    server.serve(_load(args.index), args.host, args.port, users, sock=sock)
+                             f"{could}: give --auth-file FILE, or --no-login to allow that")
+    server.serve(_load(args.index), args.host, args.port, users, sock=sock, read_only=args.read_only)
+    return 0
+
+
+def _cmd_mcp(args) -> int:
+    from . import mcp_server
+
+    # stdout carries the protocol: the index is loaded (and the default one built) before it starts,
+    # and anything said goes to stderr.
+    mcp_server.serve_stdio(_load(args.index))
     return 0
 
 
@@ -335,7 +349,7 @@ def _cmd_hash_password(args) -> int:
     return 0
 
 
-COMMANDS = {"hash-password": _cmd_hash_password, "add": _cmd_add, "remove": _cmd_remove, "list": _cmd_list, "serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
+COMMANDS = {"hash-password": _cmd_hash_password, "mcp": _cmd_mcp, "add": _cmd_add, "remove": _cmd_remove, "list": _cmd_list, "serve": _cmd_serve, "build": _cmd_build, "search": _cmd_search, "ask": _cmd_ask, "eval": _cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

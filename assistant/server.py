@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
+from starlette.routing import Route
 
 from . import store
 from .core import MAX_K, MAX_QUERY_CHARS, Assistant
@@ -66,6 +67,8 @@ LOGIN_FAILURES = 10  # wrong logins a client may make in LOGIN_WINDOW seconds; t
 LOGIN_WINDOW = 60.0
 ORIGINS_ENV = "POLICYQA_ORIGINS"  # more origins whose pages may write, e.g. behind a proxy that rewrites Host
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MCP_PATH = "/mcp"  # the MCP server's one route (streamable HTTP): guarded as the API is
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _GENERATION = re.compile(r"^gen-[0-9T]{15}-[0-9a-f]{6}$")
 
 # Gradio routes the chat page and gradio_client use; every other route of Gradio's (run
@@ -260,6 +263,11 @@ class _Logins:
         self._failures.setdefault(client, deque(maxlen=LOGIN_FAILURES)).append(time.monotonic())
 
 
+def _is_api(path: str) -> bool:
+    """The JSON API and the MCP route: per-client limits and the API's body bound, no chat rules."""
+    return path.startswith("/api/") or path == MCP_PATH
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -348,7 +356,7 @@ class GuardMiddleware:
             await refusal(scope, receive, send_with_headers)
             return
         path = scope["path"]
-        if not path.startswith("/api/"):
+        if not _is_api(path):
             try:
                 await self.app(scope, receive, send_with_headers)
             except asyncio.CancelledError:
@@ -403,7 +411,7 @@ class GuardMiddleware:
                               {"WWW-Authenticate": 'Basic realm="policyqa", charset="UTF-8"'}), receive
         if method in UNSAFE_METHODS and not _same_origin(request, self.origins):
             return _error(403, "refused: the request comes from a page of another site"), receive
-        api = path.startswith("/api/")
+        api = _is_api(path)
         uploading = method == "POST" and path == "/api/documents"
         if not api and path not in ("/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
             refused = self._refused_chat_route(path, method)
@@ -528,13 +536,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool = True) -> FastAPI:
-    """The FastAPI app: JSON API, health, OpenAPI docs at /docs, and (with ``chat``) the web chat at /."""
+def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool = True, read_only: bool = False,
+               host: str | None = None) -> FastAPI:
+    """The FastAPI app: JSON API, health, OpenAPI docs at /docs, MCP at /mcp, and (with ``chat``) the web chat at /.
+
+    ``read_only``: nothing may add or remove documents. ``host``: the address served; on a loopback
+    one, /mcp also refuses a Host header that is not a loopback name (a DNS-rebinding page's)."""
     live = LiveAssistant(qa)
+    mcp = None  # set below, before the app starts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
+        async with mcp.session_manager.run():  # the MCP route's task group
+            yield
         if chat:  # after Gradio's own shutdown, which deletes the files it made
             release_temp()
 
@@ -546,6 +560,7 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
         "Every citation is an exact span: document.text[start:end] == quote.",
     )
     app.state.live = live
+    app.state.read_only = read_only
     upload_root = None
     if chat:
         # Before Gradio is imported: some of its modules read these once. Gradio's uploads and
@@ -584,6 +599,10 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
     async def _bad_input(request: Request, exc: InputError) -> JSONResponse:
         unknown = str(exc).startswith("unknown document id") and request.method in ("GET", "DELETE")
         return _error(404 if unknown else 400, scrub(str(exc)))
+
+    @app.exception_handler(ReadOnlyError)
+    async def _read_only(request: Request, exc: ReadOnlyError) -> JSONResponse:
+        return _error(403, str(exc))
 
     @app.exception_handler(_Gone)
     async def _gone(request: Request, exc: AssistantError) -> JSONResponse:
@@ -660,6 +679,7 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
         A file named like a document the index holds (same stem, other text) is refused unless the
         form has ``replace=true``; ``replaced`` lists the documents replaced."""
+        _writable(read_only)
         try:
             form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 1)
         except ClientDisconnect:  # gone before it finished sending: nobody to answer
@@ -690,9 +710,20 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
     @app.delete("/api/documents/{doc_id}", tags=["documents"], responses={404: {"model": ErrorBody}})
     def delete(doc_id: Annotated[str, PathParam(max_length=500)]) -> dict[str, Any]:
         """Remove a document from the index (a new generation; running requests finish on the old one)."""
+        _writable(read_only)
         live.get().document(doc_id)  # 404 for an unknown id
         report = live.remove([doc_id])
         return {"removed": doc_id, "documents": report.documents}
+
+    # MCP over streamable HTTP, stateless (each POST is answered on its own, as JSON): the tools only
+    # read, and no session outlives its request. Registered before the chat, which is mounted at /.
+    from .mcp_server import build_server
+
+    mcp = build_server(live.get, scrub)
+    mcp_app = mcp.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, json_response=True,
+                                      transport_security=_mcp_security(host, origins))
+    (route,) = [r for r in mcp_app.routes if getattr(r, "path", None) == MCP_PATH]
+    app.router.routes.append(Route(MCP_PATH, endpoint=_PostOnly(route.endpoint)))
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False)
     def no_route(request: Request, rest: str) -> JSONResponse:
@@ -765,6 +796,42 @@ class _Gone(AssistantError):
     """The generation an answer came from is no longer on disk."""
 
 
+class ReadOnlyError(AssistantError):
+    """A change asked of a server started with --read-only."""
+
+
+def _writable(read_only: bool) -> None:
+    if read_only:
+        raise ReadOnlyError("this server is read-only (started with --read-only): documents cannot be added or removed here")
+
+
+class _PostOnly:
+    """The MCP route takes POST alone: a stateless server would hold a GET's event stream open
+    forever with nothing to send, and the spec lets it answer 405 instead."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["method"] != "POST":
+            refusal = _error(405, "use POST: this MCP endpoint is stateless and opens no event stream", {"Allow": "POST"})
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _mcp_security(host: str | None, origins: frozenset[str]):
+    """The MCP SDK's Host/Origin check, on when serving a loopback address: a page that rebinds its
+    own name to 127.0.0.1 is same-origin to the guard, but its Host header is not a loopback name."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    if host not in LOOPBACK:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"] + sorted(urlsplit(o).netloc for o in origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *sorted(origins)])
+
+
 def _summary(doc) -> dict[str, Any]:
     d = doc.to_dict()
     d["characters"] = len(d.pop("text"))
@@ -790,18 +857,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(qa: Assistant, host: str, port: int, users: dict[str, str] | None,
-          say: Callable[[str], None] = print, sock: socket.socket | None = None) -> None:
+          say: Callable[[str], None] = print, sock: socket.socket | None = None, read_only: bool = False) -> None:
     """Serve until stopped, on ``sock`` if given (already bound to host:port)."""
     import uvicorn
 
     sock = sock or listening_socket(host, port)
-    app = create_app(qa, users=users)
-    local = host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(qa, users=users, read_only=read_only, host=host)
+    local = host in LOOPBACK
     where = "this machine only" if local else f"every network that reaches {host}"
     say(f"policyqa: serving {len(qa.documents())} documents at http://{host}:{port}/ "
-        f"(API at /api, docs at /docs); reachable from {where}; "
-        + ("login required" if users else "no login (use --auth-file to require one)"))
-    if not local and not users:
+        f"(API at /api, docs at /docs, MCP at /mcp); reachable from {where}; "
+        + ("login required" if users else "no login (use --auth-file to require one)")
+        + ("; read-only" if read_only else ""))
+    if not local and not users and read_only:
+        say(f"policyqa: warning: anyone who can reach {host}:{port} can read every document; "
+            "give --auth-file to require a login")
+    elif not local and not users:
         say(f"policyqa: warning: anyone who can reach {host}:{port} can read, add, replace and remove documents; "
             "give --auth-file to require a login")
     if users and plain_text_users(users):

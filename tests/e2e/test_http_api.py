@@ -187,6 +187,12 @@ def test_login_covers_page_api_and_gradio_routes(real_index, tmp_path: Path):
         assert httpx.get(url + "/api/documents", auth=("official", "correct horse")).status_code == 200
         assert httpx.get(url + "/", auth=("official", "correct horse")).status_code == 200
         assert httpx.get(url + "/healthz").status_code == 200  # for probes; says nothing about content
+        # The MCP route is under the same login.
+        rpc = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        accept = {"accept": "application/json, text/event-stream"}
+        assert httpx.post(url + "/mcp", json=rpc, headers=accept).status_code == 401
+        listed = httpx.post(url + "/mcp", json=rpc, headers=accept, auth=("official", "correct horse"))
+        assert listed.status_code == 200 and "ask" in {t["name"] for t in listed.json()["result"]["tools"]}
 
 
 def _temp_folder(pid: int) -> Path:
