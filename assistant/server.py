@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import MutableHeaders
@@ -51,6 +51,7 @@ from .core import MAX_K, MAX_QUERY_CHARS, Assistant
 from .errors import AssistantError, IndexBusyError, InputError
 from .indexing import BuildReport
 from .ingest import MAX_FILE_BYTES
+from .progress import Progress, ProgressFn
 from .uploads import MAX_FILES, UPLOAD_SUFFIXES, add_files, release_temp, server_temp
 
 log = logging.getLogger("policyqa.server")
@@ -107,11 +108,11 @@ class LiveAssistant:
             self._qa = self._qa.reloaded()
             return self._qa
 
-    def add(self, paths: list[Path], replace: bool = False) -> BuildReport:
+    def add(self, paths: list[Path], replace: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Add files as a new generation; requests already running keep the one they started on."""
         # switch=False: the shared assistant must not change under concurrent requests;
         # the next get() moves to the new generation as a new object.
-        return self.get().add(paths, switch=False, replace=replace)
+        return self.get().add(paths, switch=False, replace=replace, progress=progress or False)
 
     def remove(self, doc_ids: list[str]) -> BuildReport:
         return self.get().remove(doc_ids, switch=False)
@@ -674,11 +675,15 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
         return {**_document_at(current.root, generation, doc_id).to_dict(), "generation": generation}
 
     @app.post("/api/documents", tags=["documents"], responses={422: {"model": ErrorBody}, 413: {"model": ErrorBody}})
-    async def upload(request: Request) -> JSONResponse:
+    async def upload(request: Request) -> Response:
         """Add files (multipart field ``files``; .txt .md .html .htm .pdf .docx): each is accepted or refused on its own.
 
         A file named like a document the index holds (same stem, other text) is refused unless the
-        form has ``replace=true``; ``replaced`` lists the documents replaced."""
+        form has ``replace=true``; ``replaced`` lists the documents replaced.
+
+        With ``Accept: application/x-ndjson`` the answer is a stream of JSON lines while the work
+        runs: ``{"progress": {phase, label, done, total, unit}}`` as it moves, then one last line
+        with the outcome and its ``status`` (200, or 422 when every file was refused)."""
         _writable(read_only)
         try:
             form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES + 1)
@@ -697,15 +702,47 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
         # A client that gives up stops its upload: the file being read is dropped at once.
         cancel = threading.Event()
-        work = asyncio.ensure_future(anyio.to_thread.run_sync(add_files, live, files, flag in ("true", "1", "yes"), cancel))
-        while not (await asyncio.wait({work}, timeout=0.5))[0]:
-            if await request.is_disconnected():
-                cancel.set()
-        result = work.result()
-        body = {"added": result.added, "replaced": result.replaced,
-                "refused": [{"file": n, "error": scrub(e)} for n, e in result.refused],
-                "documents": len(live.get().documents()), "generation": live.get().path.name}
-        return JSONResponse(body, status_code=200 if result.added or not result.refused else 422)
+        latest: list[Progress] = []  # the newest step alone, written by the worker thread
+
+        def note(event: Progress) -> None:
+            latest[:] = [event]
+
+        work = asyncio.ensure_future(anyio.to_thread.run_sync(add_files, live, files, flag in ("true", "1", "yes"),
+                                                              cancel, note))
+
+        def outcome() -> tuple[dict[str, Any], int]:
+            result = work.result()
+            body = {"added": result.added, "replaced": result.replaced,
+                    "refused": [{"file": n, "error": scrub(e)} for n, e in result.refused],
+                    "documents": len(live.get().documents()), "generation": live.get().path.name}
+            return body, 200 if result.added or not result.refused else 422
+
+        if "application/x-ndjson" not in request.headers.get("accept", ""):
+            while not (await asyncio.wait({work}, timeout=0.5))[0]:
+                if await request.is_disconnected():
+                    cancel.set()
+            body, status = outcome()
+            return JSONResponse(body, status_code=status)
+
+        async def lines():
+            sent = None
+            try:
+                while True:
+                    done = (await asyncio.wait({work}, timeout=0.25))[0]
+                    if latest and latest[0] is not sent:  # the newest step only: a burst is one line
+                        sent = latest[0]
+                        yield json.dumps({"progress": sent.to_dict()}) + "\n"
+                    if done:
+                        break
+                    if await request.is_disconnected():
+                        cancel.set()
+                body, status = outcome()
+                yield json.dumps({**body, "status": status}) + "\n"
+            finally:
+                if not work.done():  # the stream was dropped: stop reading
+                    cancel.set()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     @app.delete("/api/documents/{doc_id}", tags=["documents"], responses={404: {"model": ErrorBody}})
     def delete(doc_id: Annotated[str, PathParam(max_length=500)]) -> dict[str, Any]:
@@ -743,7 +780,7 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
 
         from .webchat import CSS, HEAD, build_chat
 
-        blocks = build_chat(live)
+        blocks = build_chat(live, read_only=read_only)
         blocks.queue(default_concurrency_limit=4, max_size=64)
         blocks.delete_cache = (600, 3600)  # Gradio's copies of uploads and answers go after an hour
         blocked = [str(live.get().root)]

@@ -28,6 +28,7 @@ from pathlib import Path
 from .errors import AssistantError
 from .indexing import BuildReport
 from .ingest import MAX_FILE_BYTES, SUFFIXES, read_file
+from .progress import Progress, ProgressFn, silent
 
 MAX_FILES = 10
 UPLOAD_SUFFIXES = SUFFIXES  # .txt .md .html .htm .pdf .docx: one document each
@@ -122,12 +123,14 @@ class UploadResult:
 
 
 def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False,
-              cancel: threading.Event | None = None) -> UploadResult:
+              cancel: threading.Event | None = None, progress: ProgressFn | None = None) -> UploadResult:
     """Check each (name, content or temporary file) on its own; add the good ones in one generation.
 
     A file whose id (its safe name's stem) the index holds for different text is refused unless
     ``replace``: someone else's document of the same name is not overwritten by accident. When
-    ``cancel`` is set (the sender went away) the file being read is dropped and nothing is added."""
+    ``cancel`` is set (the sender went away) the file being read is dropped and nothing is added.
+    ``progress`` hears of each file checked, then of the steps of the add."""
+    report = progress or silent
     result = UploadResult()
     if len(files) > MAX_FILES:
         result.refused.append(("(upload)", f"{len(files)} files at once; the limit is {MAX_FILES}"))
@@ -136,7 +139,8 @@ def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False
     good: list[Path] = []
     held = {d: info.get("hash") for d, info in live.get().manifest.get("documents", {}).items()}
     try:
-        for name, data in files:
+        for n, (name, data) in enumerate(files):
+            report(Progress("checking", n, len(files), "file"))
             shown = safe_name(name)
             dest = staging / shown
             try:
@@ -165,11 +169,12 @@ def add_files(live, files: list[tuple[str, bytes | Path]], replace: bool = False
                 result.refused.append((shown, str(exc).replace(f"{dest}: ", "").replace(str(staging) + "/", "")))
                 continue
             good.append(dest)
+        report(Progress("checking", len(files), len(files), "file"))
         if good and cancel is not None and cancel.is_set():
             result.refused.append(("(upload)", "nothing added: the upload was cancelled"))
         elif good:
             try:
-                result.report = live.add(good, replace=replace)
+                result.report = live.add(good, replace=replace, progress=report)
             except AssistantError as exc:
                 result.refused.append(("(upload)", f"nothing added: {str(exc).replace(str(staging) + '/', '')}"))
             else:

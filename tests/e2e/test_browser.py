@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import ROOT, build_with_real_model, running_server
 
@@ -55,6 +56,15 @@ def ask(page, question: str) -> None:
 
 def last_bot_message(page) -> str:
     return page.locator(BOT).last.inner_text()
+
+
+def open_document(page, title: str) -> None:
+    """In the Documents tab, pick a document by its title and wait for its text."""
+    page.click("#pqa-doc-pick input")
+    page.keyboard.press("Control+A")  # over the title shown now
+    page.keyboard.type(title)
+    page.get_by_role("option", name=title).first.click()
+    page.wait_for_function("t => document.querySelector('#pqa-doc-view h4')?.innerText === t", arg=title, timeout=20_000)
 
 
 def test_answer_with_markers_opens_highlighted_source(page, server_url):
@@ -165,6 +175,17 @@ def test_hostile_document_and_question_run_nothing(browser, real_index, tmp_path
             assert "&lt;" not in shown and "\\[" not in shown  # and shown once, not double-escaped
         # The 5,000-character word wraps inside the panel instead of widening the page.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+
+        # The Documents tab shows the same text as text.
+        page.get_by_role("tab", name="Documents").click()
+        open_document(page, "Zebra crossing safety policy")
+        page.screenshot(path=str(SHOTS / "hostile-document.png"), full_page=True)
+        for root in ["#pqa-doclist", "#pqa-doc-view"]:
+            assert page.locator(f"{root} script, {root} img, {root} a").count() == 0
+        shown = page.locator("#pqa-doc-view").inner_text()
+        assert "<script>window.__pwned = 1; alert('script')</script>" in shown and "&lt;" not in shown
+        assert page.evaluate("() => window.__pwned") is None and not dialogs
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
     context.close()
 
 
@@ -172,7 +193,9 @@ def test_upload_a_document_in_the_chat(browser, real_index, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(real_index, index)
     good = tmp_path / "broadband.txt"
-    good.write_text("Rural broadband\n\nRural broadband reached most villages in 2023, narrowing the digital gap.\n")
+    # Long enough (400 sentences) to embed for a few seconds, so the progress can be seen.
+    filler = "\n\n".join(f"Survey note {i} counts the fibre cabinets of township {i} in the hill county." for i in range(400))
+    good.write_text(f"Rural broadband\n\nRural broadband reached most villages in 2023, narrowing the digital gap.\n\n{filler}\n")
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4 broken")
     context = browser.new_context(viewport={"width": 1400, "height": 1200})
@@ -184,6 +207,11 @@ def test_upload_a_document_in_the_chat(browser, real_index, tmp_path):
         page.set_input_files("#pqa-upload input[type=file]", [str(good), str(bad)])
         page.wait_for_timeout(1000)
         page.click("#pqa-add")
+        # While it runs, the status shows the step, its count and its share done.
+        status_block = "document.querySelector('#pqa-upload-status').closest('.block') || document.querySelector('#pqa-upload-status')"
+        page.wait_for_function(f"() => /Embedding - \\d/.test(({status_block}).innerText)", timeout=60_000)
+        assert "texts" in page.evaluate(f"() => ({status_block}).innerText")
+        page.screenshot(path=str(SHOTS / "upload-progress.png"), full_page=True)
         page.wait_for_function("() => document.querySelector('#pqa-upload-status').innerText.includes('added')",
                                timeout=60_000)
         status = page.locator("#pqa-upload-status").inner_text()
@@ -191,4 +219,41 @@ def test_upload_a_document_in_the_chat(browser, real_index, tmp_path):
         page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
         ask(page, "how far did rural broadband reach by 2023?")
         assert "broadband" in last_bot_message(page).lower()
+
+        # The Documents tab lists it as added; it opens, and it can be removed (a bundled one cannot).
+        page.get_by_role("tab", name="Documents").click()
+        row = page.locator("#pqa-doclist tr[data-doc='broadband']")
+        assert row.locator("td").nth(4).inner_text() == "added"
+        assert page.locator("#pqa-doclist tbody tr").count() == 6
+        assert page.locator("#pqa-doclist tbody td:nth-child(5)").all_inner_texts().count("bundled") == 5
+        open_document(page, "Steering labor mobility toward new quality productive forces")
+        assert not page.locator("#pqa-remove").is_visible()
+        assert "Fan Shide" in page.locator("#pqa-doc-view .pqa-meta").inner_text()
+        open_document(page, "Rural broadband")
+        assert "narrowing the digital gap" in page.locator("#pqa-doc-view .pqa-doctext").inner_text()
+        page.screenshot(path=str(SHOTS / "documents.png"), full_page=True)
+        page.click("#pqa-remove")
+        page.wait_for_function("() => document.querySelector('#pqa-doc-status').innerText.includes('Removed broadband')",
+                               timeout=60_000)
+        assert page.locator("#pqa-doclist tbody tr").count() == 5 and not page.locator("#pqa-remove").is_visible()
+        page.screenshot(path=str(SHOTS / "document-removed.png"), full_page=True)
+        assert httpx.get(url + "/healthz").json()["documents"] == 5
+    context.close()
+
+
+def test_a_read_only_page_has_no_upload_and_no_remove(browser, real_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    with running_server(index, "--read-only") as url:
+        page.goto(url)
+        page.wait_for_selector("#pqa-question textarea", timeout=60_000)
+        assert page.locator("#pqa-upload").count() == 0 and page.get_by_text("Add your own documents").count() == 0
+        page.get_by_role("tab", name="Documents").click()
+        open_document(page, "Steering labor mobility toward new quality productive forces")
+        assert page.locator("#pqa-remove").count() == 0 or not page.locator("#pqa-remove").is_visible()
+        page.screenshot(path=str(SHOTS / "read-only.png"), full_page=True)
+        refused = httpx.post(url + "/api/documents", files=[("files", ("n.txt", b"Note\n\nA note on roads.\n"))])
+        assert refused.status_code == 403 and "read-only" in refused.json()["error"]
     context.close()

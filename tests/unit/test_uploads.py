@@ -39,8 +39,8 @@ class _Live:
     def get(self) -> Assistant:
         return self.qa
 
-    def add(self, paths: list[Path], replace: bool = False):
-        return self.qa.add(paths, replace=replace)
+    def add(self, paths: list[Path], replace: bool = False, progress=None):
+        return self.qa.add(paths, replace=replace, progress=progress or False)
 
 
 def test_each_file_is_judged_on_its_own(fake_index, encoder, tmp_path):
@@ -130,3 +130,36 @@ def test_the_folders_of_killed_servers_are_swept_and_a_live_one_is_kept(tmp_path
         alive.kill()
         alive.wait()
     assert sweep_temp(tmp_path) == [alive_dir]  # gone once its process is
+
+
+def test_an_upload_reports_each_file_checked_then_the_add(fake_index, encoder):
+    events = []
+    result = add_files(_Live(Assistant.load(fake_index, encoder=encoder)),
+                       [("a.txt", b"Alpha\n\nAlpha counties register migrants.\n"), ("b.pdf", b"not a pdf")],
+                       progress=events.append)
+    assert result.added == ["a"]
+    assert [(e.phase, e.done, e.total) for e in events if e.phase == "checking"] == [
+        ("checking", 0, 2), ("checking", 1, 2), ("checking", 2, 2)]
+    assert events[-1].phase == "writing" and events[-1].done == events[-1].total
+
+
+def test_the_upload_api_streams_progress_lines_then_the_outcome(fake_index, encoder):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from assistant.server import create_app
+
+    files = [("files", ("broadband.txt", b"Rural broadband\n\nRural broadband reached most villages in 2023.\n")),
+             ("files", ("scan.pdf", b"%PDF-1.4 broken"))]
+    with TestClient(create_app(Assistant.load(fake_index, encoder=encoder), chat=False)) as http:
+        with http.stream("POST", "/api/documents", files=files, headers={"accept": "application/x-ndjson"}) as r:
+            lines = [json.loads(line) for line in r.iter_lines() if line]
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+        *steps, last = lines
+        assert steps and all(set(s) == {"progress"} for s in steps)
+        assert steps[-1]["progress"]["phase"] == "writing" and steps[-1]["progress"]["label"] == "Writing the index"
+        assert last["status"] == 200 and last["added"] == ["broadband"] and last["documents"] == 6
+        assert [f["file"] for f in last["refused"]] == ["scan.pdf"]
+        plain = http.post("/api/documents", files=[files[1]])  # without the header: one JSON answer, as before
+        assert plain.status_code == 422 and plain.json()["added"] == []
