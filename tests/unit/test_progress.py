@@ -13,6 +13,7 @@ import sys
 import termios
 import time
 
+import pytest
 from conftest import ROOT
 
 from assistant import Assistant, progress
@@ -139,3 +140,13 @@ def test_cli_eval_counts_questions_on_stderr_and_json_is_silent(fake_index, enco
     assert main(["eval", "--index", str(fake_index), "--split", "tune", "--json"]) == 0
     out, err = capsys.readouterr()
     assert err == "" and "hit@1" in json.loads(out)
+
+
+@pytest.mark.e2e
+def test_the_real_cli_build_on_a_terminal_shows_progress_at_once_and_then_often(real_index, tmp_path):
+    """Issue 24's bar, on the seeds: a bar within 5 s of starting, and no 5 s without an update."""
+    shown, times = run_on_a_terminal([sys.executable, "-m", "assistant.cli", "build", "--corpus", str(ROOT / "seeds"),
+                                      "--index", str(tmp_path / "index")], timeout=300)
+    assert "Built " in shown and "Embedding: 100%|" in shown, shown
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert times[0] < 5 and max(gaps) < 5, (times[0], max(gaps))
