@@ -8,6 +8,7 @@
 
 from .core import Assistant
 from .errors import AssistantError
+from .progress import Progress
 from .types import Answer, Citation, Document, Passage
 
-__all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Document", "Passage"]
+__all__ = ["Answer", "Assistant", "AssistantError", "Citation", "Document", "Passage", "Progress"]
