@@ -68,16 +68,19 @@ def reporting(progress: bool | ProgressFn | None) -> Iterator[ProgressFn]:
         console = ConsoleProgress()
         try:
             yield console
-        finally:
-            console.close()
+        except BaseException:
+            console.close(finished=False)  # the error says what happened; no "done" line before it
+            raise
+        console.close()
     elif callable(progress):
         yield progress
     else:
         yield silent
 
 
-def _count(n: float) -> str:
-    return f"{n:,.0f}"
+def _count(n: float, unit: str | None = None) -> str:
+    """``n`` with thousands separators, and its unit in the plural unless it is 1."""
+    return f"{n:,.0f}" if unit is None else f"{n:,.0f} {unit}{'' if n == 1 else 's'}"
 
 
 class ConsoleProgress:
@@ -113,10 +116,10 @@ class ConsoleProgress:
             if not self.terminal and time.monotonic() - self._line_at >= self.interval:
                 self._line(event)
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
         with self._lock:
             self._stop.set()
-            self._end_phase()
+            self._end_phase(finished)
             self._last = None
 
     # -------------------------------------------------------------- inside the lock
@@ -131,7 +134,7 @@ class ConsoleProgress:
             self._bar = tqdm(total=event.total, desc=event.label, unit=event.unit, file=self.stream,
                              dynamic_ncols=True, mininterval=0.25, leave=True, bar_format=plain)
         else:
-            size = f" ({_count(event.total)} {event.unit}s)" if event.total else ""
+            size = f" ({_count(event.total, event.unit)})" if event.total else ""
             self._write(f"policyqa: {event.label}{size} …")
 
     def _update_bar(self, event: Progress) -> None:
@@ -140,26 +143,26 @@ class ConsoleProgress:
             bar.total = event.total
         bar.update(event.done - bar.n)
 
-    def _end_phase(self) -> None:
+    def _end_phase(self, finished: bool = True) -> None:
         if self._bar is not None:
             last = self._last
             if last is not None and last.total and self._bar.n < last.total and last.done >= last.total:
                 self._bar.update(last.total - self._bar.n)
             self._bar.close()
             self._bar = None
-        elif self._last is not None and not self.terminal:
+        elif self._last is not None and not self.terminal and finished:
             last = self._last
             seconds = time.monotonic() - self._phase_started
-            counted = f", {_count(last.done)} {last.unit}s" if last.total else ""
+            counted = f", {_count(last.done, last.unit)}" if last.total else ""
             self._write(f"policyqa: {last.label}: done{counted} in {_clock(seconds)}")
 
     def _line(self, event: Progress) -> None:
         seconds = time.monotonic() - self._phase_started
-        parts = [f"policyqa: {event.label}: {_count(event.done)}"]
         if event.total:
-            parts[0] += f"/{_count(event.total)} {event.unit}s ({100 * event.done / event.total:.0f}%)"
+            head = f"{_count(event.done)}/{_count(event.total, event.unit)} ({100 * event.done / event.total:.0f}%)"
         else:
-            parts[0] += f" {event.unit}s"
+            head = _count(event.done, event.unit)
+        parts = [f"policyqa: {event.label}: {head}"]
         if event.done and seconds > 0:
             rate = event.done / seconds
             parts.append(f"{rate:,.1f} {event.unit}s/s")

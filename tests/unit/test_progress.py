@@ -150,3 +150,14 @@ def test_the_real_cli_build_on_a_terminal_shows_progress_at_once_and_then_often(
     assert "Built " in shown and "Embedding: 100%|" in shown, shown
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert times[0] < 5 and max(gaps) < 5, (times[0], max(gaps))
+
+
+def test_a_failed_build_says_no_done_for_the_step_it_stopped_in(tmp_path, encoder, capsys):
+    from assistant.errors import CorpusError
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "empty.txt").write_text("")
+    with pytest.raises(CorpusError):
+        Assistant.build(tmp_path / "corpus", tmp_path / "index", encoder=encoder, progress=True)
+    err = capsys.readouterr().err
+    assert "policyqa: Reading files (1 file) …" in err and "Reading files: done" not in err
