@@ -214,7 +214,9 @@ def _measure(args, report):
         # questions it marks unanswerable itself (the benchmarks' training pools mix both kinds).
         source = args.unanswerable or (DEFAULT_UNANSWERABLE if args.questions is None else args.questions)
         unanswerable = [r["question"] for r in evaluation.load_unanswerable(source, args.split)]
-        followups = evaluation.load_followups(args.followups or DEFAULT_FOLLOWUPS) if args.split is None else []
+        # the bundled follow-ups go with the bundled questions only; another file's come with --followups
+        followups_file = args.followups or (DEFAULT_FOLLOWUPS if args.questions is None else None)
+        followups = evaluation.load_followups(followups_file) if followups_file and args.split is None else []
     # Each question is searched once, and with --answers asked once more; a follow-up is asked
     # with its conversation and without.
     calls = len(questions) + (len(questions) + len(unanswerable) + 2 * len(followups) if args.answers else 0)
