@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.setup-done
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-fast browser bench-setup soak index tune fit generality clean
+.PHONY: setup run test test-fast browser bench-setup soak index tune fit train-verifier generality clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,11 @@ tune: setup
 # ../shared/bench; then judge the change on every corpus's heldout split.
 fit: setup
 	$(BIN)/python benchmarks/fit_answers.py
+
+# Train the answer verifier (assistant/data/verifier.onnx, a cross-encoder from the bundled MiniLM)
+# and refit the models that read it: about half an hour on two cores.
+train-verifier: setup
+	$(BIN)/python benchmarks/fit_answers.py --train-verifier
 
 generality: setup
 	$(BIN)/python benchmarks/generality.py

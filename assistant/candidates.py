@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lexical import LexicalIndex
-from .question import Question, key_terms
+from .question import Question, key_terms, ranks_first
 from .retrieval import Hit
 from .types import Document, Passage
 
@@ -37,6 +37,7 @@ EVIDENCE_FEATURES = (
     "length",  # log of its length
     "leans_back",  # it opens with a pronoun or connective, so its quote takes the sentence before
     "byline",  # the question asks about authors and the sentence names its document's people
+    "ranks_first",  # the question asks what ranks first ("the main obstacle") and the sentence ranks something
 )
 
 
@@ -73,6 +74,7 @@ class Candidates:
     items: tuple[Candidate, ...]
     features: np.ndarray  # (len(items), len(EVIDENCE_FEATURES))
     vectors: np.ndarray  # the sentences' unit vectors, for telling repeated points apart
+    sentences: tuple[str, ...] = ()  # each one's own text, text[start:end]: what the verifier reads
 
     def __len__(self) -> int:
         return len(self.items)
@@ -162,6 +164,7 @@ def gather(
     weights = library.lexical.idf(sorted(key_terms(question.focus)))
     top = max(hits[0].score, 1e-9)
     items: list[Candidate] = []
+    texts: list[str] = []
     rows: list[list[float]] = []
     vecs: list[np.ndarray] = []
     for rank, hit in enumerate(hits):
@@ -185,6 +188,7 @@ def gather(
             context = f"{passage.section}\n{before}{sentence}"
             around = text[max(passage.start, s - 400) : e]  # where a figure's subject is often named
             items.append(Candidate(srow, hit.row, passage.doc_id, s, e, quote_start, rank))
+            texts.append(sentence)
             vecs.append(svecs[i])
             rows.append([
                 float(cos[i]), 0.0, hit.score / top, 1.0 / (1 + rank),
@@ -193,10 +197,11 @@ def gather(
                 share_found(question.names, around, name_found), share_found(question.figures, around),
                 share_found(question.years, around), math.log1p(len(sentence) / 100), float(back),
                 float(question.about_authors and names_a_person(sentence, people)),
+                float(question.ranked and ranks_first(sentence)),
             ])
     if not items:
         return Candidates((), np.zeros((0, len(EVIDENCE_FEATURES)), np.float32), np.zeros((0, len(vector)), np.float32))
     features = np.asarray(rows, dtype=np.float32)
     cos_col = EVIDENCE_FEATURES.index("cos")
     features[:, EVIDENCE_FEATURES.index("cos_gap")] = features[:, cos_col] - features[:, cos_col].max()
-    return Candidates(tuple(items), features, np.asarray(vecs, dtype=np.float32))
+    return Candidates(tuple(items), features, np.asarray(vecs, dtype=np.float32), tuple(texts))

@@ -32,15 +32,16 @@ from .lexical import LexicalIndex
 from .progress import Progress, ProgressFn, reporting
 from .question import Question, parse
 from .retrieval import SOURCE_DOCUMENT_WEIGHT, FusionSettings, Hit, Retriever
-from .scoring import AnswerModel, default_model
+from .scoring import AnswerModel, Scores, default_model, score
 from .sources import SourceIndex
 from .types import Answer, Document, Passage
+from .verifier import default_verifier
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
 MIN_CONFIDENCE = 0.5  # the fitted threshold (scoring.AnswerModel.confidence); higher refuses more
-EVIDENCE_PASSAGES = 5  # the passages whose sentences an answer may quote
+CANDIDATE_PASSAGES = 20  # the hits whose sentences are scored: an answer may quote them, search reorders them
 
 __all__ = ["Assistant", "Filters", "Gathered", "MIN_CONFIDENCE", "NOT_COVERED"]
 
@@ -144,17 +145,6 @@ class Gathered:
     candidates: candidates_step.Candidates
 
 
-# ---- issue 25: an answer names the index generation it came from (kept apart from the answer stage)
-def _stamped(ask):
-    """``Assistant.ask`` whose Answer carries ``generation``: its citations index into that generation."""
-    import functools
-
-    @functools.wraps(ask)
-    def ask_stamped(self: "Assistant", *args: Any, **kwargs: Any) -> Answer:
-        return replace(ask(self, *args, **kwargs), generation=self.path.name)
-
-    return ask_stamped
-# ---- end issue 25
 
 
 class Assistant:
@@ -381,15 +371,27 @@ class Assistant:
         since: str | None = None,
         until: str | None = None,
         fusion: FusionSettings = FusionSettings(),
+        rerank: bool = True,
     ) -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first.
 
         ``documents`` limits the search to those ids; ``since``/``until`` (ISO dates,
         ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, inclusive) to documents dated in that range.
+        With ``rerank`` (the default) the best CANDIDATE_PASSAGES hits are reordered by the
+        evidence their sentences hold, as ``ask`` reads them; without, the retrieval order stands
+        (a few milliseconds faster).
         """
         query = _check_query(query, k)
         allowed = self._allowed(Filters(documents, since, until))
-        return [self._scored(hit) for hit in self._retrieve(parse(query), k, allowed, fusion)[2]]
+        if not rerank:
+            return [self._scored(hit) for hit in self._retrieve(parse(query), k, allowed, fusion)[2]]
+        gathered, scores = self._evidence(query, None, k, allowed, fusion)
+        return self._shown(gathered, scores, k)
+
+    def _shown(self, gathered: Gathered, scores: Scores, k: int) -> list[Passage]:
+        by_row = {h.row: h for h in gathered.hits}
+        rows = selection.passage_order(list(by_row), gathered.candidates, scores.probability, k)
+        return [self._scored(by_row[r]) for r in rows]
 
     def _scored(self, hit: Hit) -> Passage:
         p = self._passages[hit.row]
@@ -403,26 +405,30 @@ class Assistant:
         return self._model
 
     def gather(self, question: str, history: Sequence[Any] | None = None, *, k: int = 5,
-               allowed: np.ndarray | None = None) -> Gathered:
+               allowed: np.ndarray | None = None, fusion: FusionSettings = FusionSettings()) -> Gathered:
         """Parse, retrieve and gather the candidate sentences with their features."""
         q = parse(question, history)
-        q, vector, hits = self._retrieve(q, max(k, EVIDENCE_PASSAGES), allowed)
+        q, vector, hits = self._retrieve(q, max(k, CANDIDATE_PASSAGES), allowed, fusion)
         sims = [h.sentence_sims for h in hits]
         if q.follow_up and len(vector):
             # A follow-up retrieves with the conversation's topic words, but its own words pick
             # the sentence: "how much loan money did it line up?" wants the loan figure.
             vector, sims = self.encoder.encode([q.focus])[0], None
-        found = candidates_step.gather(q, vector, hits, self._library, EVIDENCE_PASSAGES, sims)
+        found = candidates_step.gather(q, vector, hits, self._library, CANDIDATE_PASSAGES, sims)
         return Gathered(q, vector, hits, found)
 
-    def coverage_features(self, gathered: Gathered, probabilities: np.ndarray) -> np.ndarray:
-        """The question's coverage features (coverage.py) given the evidence model's probabilities."""
+    def _evidence(self, question: str, history: Sequence[Any] | None, k: int, allowed: np.ndarray | None,
+                  fusion: FusionSettings = FusionSettings()) -> tuple[Gathered, Scores]:
+        gathered = self.gather(question, history, k=k, allowed=allowed, fusion=fusion)
+        return gathered, score(self.model, default_verifier(), gathered.question.focus, gathered.candidates)
+
+    def coverage_features(self, gathered: Gathered, scores: Scores) -> np.ndarray:
+        """The question's coverage features (coverage.py) given its candidates' scores."""
         if self._profile is None:
             self._profile = coverage.CorpusProfile.measure(self._retriever.sentence_vectors)
-        return coverage.features(gathered.question, gathered.vector, gathered.candidates, probabilities,
+        return coverage.features(gathered.question, gathered.vector, gathered.candidates, scores,
                                  self._retriever.lexical, self._profile, self._sources.known_names)
 
-    @_stamped
     def ask(
         self,
         question: str,
@@ -446,15 +452,16 @@ class Assistant:
         where = Filters(documents, since, until)
         allowed = self._allowed(where)
         if allowed is not None and not allowed.any():
-            return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).")
-        gathered = self.gather(question, history, k=k, allowed=allowed)
-        model = self.model
-        probabilities = model.evidence.probability(gathered.candidates.features) if len(gathered.candidates) else np.zeros(0)
-        points = selection.choose(gathered.candidates, probabilities, model.keep_ratio)
-        confidence = model.confidence(self.coverage_features(gathered, probabilities))
-        passages = [self._scored(h) for h in gathered.hits[:k]]
+            return Answer(question=question, answered=False, text=f"No document matches the filters ({where.describe()}).",
+                          generation=self.path.name)
+        gathered, scores = self._evidence(question, history, k, allowed)
+        points = selection.choose(gathered.candidates, scores.probability, self.model.keep_ratio)
+        confidence = self.model.confidence(self.coverage_features(gathered, scores))
+        passages = self._shown(gathered, scores, k)
         answered = bool(points) and confidence >= min_confidence
-        return compose(question, points, self._documents, passages, answered, self._sections)
+        # The generation the citations index into: GET /api/documents/{id}?generation= returns that text.
+        return replace(compose(question, points, self._documents, passages, answered, self._sections),
+                       generation=self.path.name)
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:
         """Document ids ranked by their best passage (for document-level benchmarks such as BEIR)."""

@@ -17,9 +17,10 @@ import numpy as np
 from .candidates import EVIDENCE_FEATURES, Candidates
 from .lexical import LexicalIndex
 from .question import Question, key_terms
-from .scoring import COVERAGE_FEATURES
+from .scoring import Scores
 
 PROFILE_SAMPLE = 50_000  # sentences enough to place the centroid and its spread
+NO_VERIFIER = -10.0  # the verifier's logit for a question with no candidate to read
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def features(
     question: Question,
     vector: np.ndarray,
     candidates: Candidates,
-    probabilities: np.ndarray,
+    scores: Scores,
     lexical: LexicalIndex,
     profile: CorpusProfile,
     known_names: frozenset[str] = frozenset(),
@@ -71,8 +72,9 @@ def features(
     unknown = [n for n in question.names if n.lower() not in known_names and not lexical.known_terms(n)]
     names_unknown = len(unknown) / len(question.names) if question.names else 0.0
     if len(candidates) == 0:
-        return np.array([[_logit(0.0), _logit(0.0), 0.0, 0.0, 0.0, known, names_unknown, 0.0,
+        return np.array([[_logit(0.0), _logit(0.0), NO_VERIFIER, 0.0, 0.0, 0.0, known, names_unknown, 0.0,
                           float(question.asks != "other"), profile.topicality(vector)]], dtype=np.float64)
+    probabilities = scores.probability
     order = np.argsort(-probabilities, kind="stable")
     best = order[0]
     top3 = order[:3]
@@ -80,6 +82,7 @@ def features(
     kind_unmet = question.asks != "other" and not any(col["kind_fit"][i] > 0 for i in top3)
     return np.array([[
         _logit(float(probabilities[best])), _logit(float(probabilities[top3].mean())),
+        max(float(scores.verifier.max()), NO_VERIFIER),
         float(col["cos"].max()), float(col["terms"][best]), float(col["terms_passage"].max()), known, names_unknown,
         float(col["names"][best]), float(kind_unmet), profile.topicality(vector),
     ]], dtype=np.float64)

@@ -35,6 +35,7 @@ class Question:
     years: tuple[str, ...]  # years it states outside its source phrase
     names: tuple[str, ...]  # capitalized names and acronyms, without a possessive ("Su's" -> "Su")
     about_authors: bool  # asks who wrote a text or where its authors work
+    ranked: bool  # asks for what ranks first: "the main obstacle", "the biggest thing", "most important"
     context: str = ""  # for a follow-up: topic words carried from the conversation
 
     @property
@@ -98,6 +99,20 @@ def answer_kind(wording: str) -> str:
         if pattern.search(wording):
             return kind
     return "other"
+
+
+# "What is the main / biggest / single most important …?": the answer ranks a thing first.
+RANKS_FIRST = re.compile(
+    r"\b(main|biggest|greatest|largest|chief|primary|principal|foremost|central|core|key|top|major|leading|crucial"
+    r"|decisive|essential|fundamental|most\s+\w+|least\s+\w+|single\s+\w+est|\w+est)\b", re.I)
+_NOT_RANKS = re.compile(r"\b(interest|forest|test|rest|request|suggest|honest|modest|west|protest|contest|harvest|"
+                        r"digest|invest|latest|earliest|manifest|arrest|quest|guest|nest|chest|pest|best[- ]practice)\b",
+                        re.I)
+
+
+def ranks_first(text: str) -> bool:
+    """Whether ``text`` puts something first: a superlative or a word for what matters most."""
+    return any(not _NOT_RANKS.fullmatch(m.group(0)) for m in RANKS_FIRST.finditer(text))
 
 
 # ---------------------------------------------------------------- figures, years, names
@@ -278,5 +293,6 @@ def parse(text: str, history: Sequence[Any] | None = None) -> Question:
         years=years_in(focus),
         names=names_in(wording),
         about_authors=about_authors,
+        ranked=ranks_first(focus),
         context=conversation_context(wording, history),
     )

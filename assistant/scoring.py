@@ -1,12 +1,14 @@
 """Scores: how likely each candidate sentence is to hold the answer, and how likely the corpus
 is to answer the question at all.
 
-Both are small models fitted on pooled public data (``benchmarks/fit_answers.py``, run by
+Three small models, fitted on pooled public data (``benchmarks/fit_answers.py``, run by
 ``make fit``) and read from one versioned JSON file, ``assistant/data/answer_model.json``:
 
-* the evidence model reads each candidate's ``EVIDENCE_FEATURES`` (candidates.py);
-* the coverage model reads the question's ``COVERAGE_FEATURES`` (coverage.py), the evidence
-  model's best scores among them.
+* the evidence model reads each candidate's ``EVIDENCE_FEATURES`` (candidates.py): a first
+  ranking of every candidate;
+* the rerank model reads, for the best ``verify_top`` of them, ``RERANK_FEATURES``: the first
+  ranking and the answer verifier's logit (verifier.py, a cross-encoder);
+* the coverage model reads the question's ``COVERAGE_FEATURES`` (coverage.py).
 
 Each is a standardisation followed by dense layers (ReLU between them, a logistic output):
 a logistic regression is the case of one layer. Nothing here is fitted by hand.
@@ -22,16 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from .candidates import EVIDENCE_FEATURES
+from .candidates import EVIDENCE_FEATURES, Candidates
 from .errors import AssistantError
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "answer_model.json"
 MODEL_FORMAT = "policyqa-answer-model"
 MODEL_VERSION = 1
 
+RERANK_FEATURES = (
+    "evidence",  # the evidence model's logit
+    "verifier",  # the answer verifier's logit
+)
 COVERAGE_FEATURES = (
-    "p_best",  # the evidence model's probability for the best candidate (as a logit)
+    "p_best",  # the rerank model's probability for the best candidate (as a logit)
     "p_top3",  # the mean of its three best probabilities (as a logit)
+    "verifier_best",  # the verifier's best logit
     "cos_best",  # the best candidate's cosine
     "terms_best",  # the best candidate's share of the question's terms
     "terms_passage",  # the best passage's share of them
@@ -84,7 +91,9 @@ class Network:
 @dataclass(frozen=True)
 class AnswerModel:
     evidence: Network
+    rerank: Network
     coverage: Network
+    verify_top: int  # the first ranking's best candidates the verifier reads
     keep_ratio: float  # further quotes need at least this share of the best quote's probability
     threshold: float  # coverage probability at which ``min_confidence`` 0.5 answers (see ``confidence``)
     fitted: dict[str, Any]  # how and on what it was fitted (shown in BENCHMARKS.md, never read by code)
@@ -99,9 +108,11 @@ class AnswerModel:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": MODEL_FORMAT, "version": MODEL_VERSION,
-            "evidence_features": list(EVIDENCE_FEATURES), "coverage_features": list(COVERAGE_FEATURES),
-            "evidence": self.evidence.to_dict(), "coverage": self.coverage.to_dict(),
-            "keep_ratio": self.keep_ratio, "threshold": self.threshold, "fitted": self.fitted,
+            "evidence_features": list(EVIDENCE_FEATURES), "rerank_features": list(RERANK_FEATURES),
+            "coverage_features": list(COVERAGE_FEATURES),
+            "evidence": self.evidence.to_dict(), "rerank": self.rerank.to_dict(), "coverage": self.coverage.to_dict(),
+            "verify_top": self.verify_top, "keep_ratio": self.keep_ratio, "threshold": self.threshold,
+            "fitted": self.fitted,
         }
 
     def save(self, path: Path = MODEL_FILE) -> None:
@@ -120,12 +131,14 @@ def load_model(path: Path = MODEL_FILE) -> AnswerModel:
     try:
         if d.get("format") != MODEL_FORMAT or d.get("version") != MODEL_VERSION:
             raise ValueError(f"format {d.get('format')!r} version {d.get('version')!r}, expected {MODEL_VERSION}")
-        if tuple(d["evidence_features"]) != EVIDENCE_FEATURES or tuple(d["coverage_features"]) != COVERAGE_FEATURES:
+        if (tuple(d["evidence_features"]), tuple(d["rerank_features"]), tuple(d["coverage_features"])) != (
+                EVIDENCE_FEATURES, RERANK_FEATURES, COVERAGE_FEATURES):
             raise ValueError("its features are not the ones this code computes")
         return AnswerModel(
             Network.from_dict(d["evidence"], len(EVIDENCE_FEATURES)),
+            Network.from_dict(d["rerank"], len(RERANK_FEATURES)),
             Network.from_dict(d["coverage"], len(COVERAGE_FEATURES)),
-            float(d["keep_ratio"]), float(d["threshold"]), dict(d.get("fitted", {})))
+            int(d["verify_top"]), float(d["keep_ratio"]), float(d["threshold"]), dict(d.get("fitted", {})))
     except (KeyError, TypeError, ValueError) as exc:
         raise AssistantError(f"the answer model {path} does not fit this code ({exc}): run `make fit`") from None
 
@@ -133,3 +146,37 @@ def load_model(path: Path = MODEL_FILE) -> AnswerModel:
 @lru_cache(maxsize=1)
 def default_model() -> AnswerModel:
     return load_model()
+
+
+@dataclass(frozen=True)
+class Scores:
+    probability: np.ndarray  # per candidate: that its quote answers (0 for those the verifier did not read)
+    verifier: np.ndarray  # per candidate: the verifier's logit (-inf where it did not read it)
+
+
+def verified(first: np.ndarray, verifier, question: str, candidates: Candidates, top: int) -> np.ndarray:
+    """The verifier's logit for the ``top`` candidates the first ranking (logits) puts first; -inf for the rest."""
+    out = np.full(len(candidates), -np.inf)
+    best = np.argsort(-first, kind="stable")[:top]
+    if len(best):
+        out[best] = verifier.logits(question, [candidates.sentences[i] for i in best])
+    return out
+
+
+def reranked(rerank: Network, first: np.ndarray, verifier_logits: np.ndarray) -> np.ndarray:
+    """The rerank model's probability for each candidate the verifier read; 0 for the others."""
+    out = np.zeros(len(first))
+    read = np.isfinite(verifier_logits)
+    if read.any():
+        out[read] = rerank.probability(np.stack([first[read], verifier_logits[read]], axis=1))
+    return out
+
+
+def score(model: AnswerModel, verifier, question: str, candidates: Candidates) -> Scores:
+    """Rank every candidate by the evidence model, then let the verifier read the best
+    ``verify_top`` against ``question`` and the rerank model weigh both."""
+    if len(candidates) == 0:
+        return Scores(np.zeros(0), np.zeros(0))
+    first = model.evidence.logit(candidates.features)
+    logits = verified(first, verifier, question, candidates, model.verify_top)
+    return Scores(reranked(model.rerank, first, logits), logits)

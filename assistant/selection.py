@@ -42,3 +42,14 @@ def choose(candidates: Candidates, probabilities: np.ndarray, keep_ratio: float,
             continue
         points.append([i])
     return [[candidates.items[i] for i in point] for point in points]
+
+
+def passage_order(hit_rows: list[int], candidates: Candidates, probability: np.ndarray, k: int) -> list[int]:
+    """The passages in the order of their best candidate's probability (those the verifier read),
+    then the other hits in retrieval order; ``k`` of them. An answer's quoted passages come first."""
+    best: dict[int, float] = {}
+    for c, p in zip(candidates.items, probability.tolist(), strict=True):
+        if p > 0:
+            best[c.passage_row] = max(best.get(c.passage_row, 0.0), p)
+    first = sorted(best, key=lambda r: -best[r])  # ties keep retrieval order
+    return (first + [r for r in hit_rows if r not in best])[:k]

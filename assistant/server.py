@@ -649,9 +649,11 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
         doc: Annotated[list[str] | None, Query(max_length=1000, description="limit to these document ids")] = None,
         since: Annotated[str | None, Query(max_length=10, description="documents dated on or after")] = None,
         until: Annotated[str | None, Query(max_length=10, description="documents dated on or before")] = None,
+        rerank: Annotated[bool, Query(description="order by the evidence the passages hold (default); false: "
+                                                  "retrieval order, faster")] = True,
     ) -> dict[str, Any]:
-        """The passages that best match ``q``, best first."""
-        hits = live.get().search(q, k=k, documents=doc, since=since, until=until)
+        """The passages that best match ``q``, best first (``score`` is the retrieval score)."""
+        hits = live.get().search(q, k=k, documents=doc, since=since, until=until, rerank=rerank)
         return {"query": q, "passages": [h.to_dict() for h in hits]}
 
     @app.get("/api/documents", tags=["documents"])

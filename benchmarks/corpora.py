@@ -9,6 +9,14 @@ can never overlap by accident:
 * ``heldout``: report only (the benchmarks' ``heldout`` split; for the seeds, the sets written
   last, blind27 to blind51, and ``questions.jsonl``'s heldout split).
 
+``tune`` is two disjoint parts, so that a model trained on one can be stacked on the other with
+scores it never trained on: ``pool`` (the ``train.jsonl`` pools; the seeds' sets blind1 to
+blind14), which trains the answer verifier, and ``stack`` (the rest of ``tune``), which fits the
+models that read the verifier's scores.
+
+``crs`` (28 CRS reports from ``../shared/bench``) has no questions of its own there; a blind set was
+written for it in ``benchmarks/data`` (a helper who never saw the system), heldout only.
+
 The public benchmarks live in ``../shared/bench`` (``POLICYQA_BENCH`` overrides); their indexes
 are built once into ``benchmarks/out/idx/<name>`` and reused while the code's index format holds.
 """
@@ -29,6 +37,8 @@ BENCH = Path(os.environ.get("POLICYQA_BENCH", ROOT.parent / "shared" / "bench"))
 DATA = ROOT / "tests" / "data"
 INDEXES = ROOT / "benchmarks" / "out" / "idx"
 SEEDS_HELDOUT_FROM = 27  # blind27 … blind51: the seeds' sets written last
+SEEDS_STACK_FROM = 15  # blind15 … blind26 (and the first labelled set, and the off-topic set): the seeds' stack part
+SPLITS = ("tune", "heldout", "pool", "stack")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Corpus:
     documents: Path  # a folder of files, or a BEIR corpus.jsonl
     beir: Path | None = None  # BEIR folder (queries, qrels) for retrieval-only corpora
     what: str = ""
+    labels: Path | None = None  # where its labelled questions are (default: its benchmark folder)
 
     @property
     def index(self) -> Path:
@@ -55,16 +66,26 @@ class Corpus:
         return self.documents.exists()
 
     def questions(self, split: str) -> Questions:
-        """The labelled questions of ``split`` ("tune" or "heldout")."""
+        """The labelled questions of ``split`` (SPLITS)."""
+        if split not in SPLITS:
+            raise ValueError(f"split {split!r}: one of {SPLITS}")
         if self.name == "seeds":
             return _seed_questions(split)
         if self.beir is not None:
             return Questions([], [])
+        if self.labels is not None:  # a heldout-only set of this project's: nothing in it is for fitting
+            if split != "heldout":
+                return Questions([], [])
+            return Questions(load_questions(self.labels / f"{self.name}_questions.jsonl", "heldout"),
+                             [r["question"] for r in load_unanswerable(self.labels / f"{self.name}_unanswerable.jsonl")])
         folder = BENCH / self.name
-        answerable = load_questions(folder / "questions.jsonl", split)
-        unanswerable = [r["question"] for f in ("unanswerable.jsonl", "outofcorpus.jsonl") if (folder / f).is_file()
-                        for r in load_unanswerable(folder / f, split)]
-        if split == "tune" and (folder / "train.jsonl").is_file():
+        answerable: list[LabelledQuestion] = []
+        unanswerable: list[str] = []
+        if split != "pool":
+            answerable += load_questions(folder / "questions.jsonl", "heldout" if split == "heldout" else "tune")
+            unanswerable += [r["question"] for f in ("unanswerable.jsonl", "outofcorpus.jsonl") if (folder / f).is_file()
+                             for r in load_unanswerable(folder / f, "heldout" if split == "heldout" else "tune")]
+        if split in ("tune", "pool") and (folder / "train.jsonl").is_file():
             # the training pool is drawn from tune documents only (bench README)
             answerable += load_questions(folder / "train.jsonl")
             unanswerable += [r["question"] for r in load_unanswerable(folder / "train.jsonl")]
@@ -82,13 +103,18 @@ def _seed_questions(split: str) -> Questions:
     follow_ups: list[dict] = []
     from assistant.evaluation import load_followups
 
-    answerable += load_questions(DATA / "questions.jsonl", split)
-    unanswerable += [r["question"] for r in load_unanswerable(DATA / "unanswerable.jsonl", split)]
+    def part(n: int) -> str:  # the split a set numbered n (0: the off-topic set) belongs to
+        return "heldout" if n >= SEEDS_HELDOUT_FROM else "stack" if n >= SEEDS_STACK_FROM or n == 0 else "pool"
+
+    if split != "pool":  # the first labelled set: its own tune and heldout splits
+        own = "heldout" if split == "heldout" else "tune"
+        answerable += load_questions(DATA / "questions.jsonl", own)
+        unanswerable += [r["question"] for r in load_unanswerable(DATA / "unanswerable.jsonl", own)]
     for path in sorted(DATA.glob("*.jsonl")):
         n = _seed_set_number(path)
         if not n and not path.name.startswith("offtopic"):
             continue
-        if (n >= SEEDS_HELDOUT_FROM) != (split == "heldout"):
+        if part(n) != split and not (split == "tune" and part(n) != "heldout"):
             continue
         kind = path.stem.rsplit("_", 1)[-1]
         if kind == "questions":
@@ -106,6 +132,8 @@ CORPORA = (
     Corpus("seeds", ROOT / "seeds", what="5 policy articles; labelled sets of the project"),
     Corpus("covidqa", BENCH / "covidqa" / "docs", what="75 long CORD-19 papers; out-of-corpus questions refused"),
     Corpus("squad2", BENCH / "squad2" / "docs", what="35 Wikipedia articles; gold unanswerable questions"),
+    Corpus("crs", BENCH / "crs" / "docs", labels=ROOT / "benchmarks" / "data",
+           what="28 CRS reports; a blind set written for this project (benchmarks/data), heldout only"),
     Corpus("scifact", BENCH / "scifact" / "corpus.jsonl", beir=BENCH / "scifact", what="5,183 abstracts; nDCG@10"),
 )
 

@@ -1,20 +1,24 @@
-"""Fit the answer models on pooled public data and write assistant/data/answer_model.json.
+"""Fit the answer models on pooled public data: assistant/data/answer_model.json (and, with
+--train-verifier, the answer verifier assistant/data/verifier.onnx first).
 
-    make fit          # or: .venv/bin/python benchmarks/fit_answers.py
+    make fit              # or: .venv/bin/python benchmarks/fit_answers.py
+    make train-verifier   # or: .venv/bin/python benchmarks/fit_answers.py --train-verifier
 
-Data: the ``tune`` questions of every corpus with labelled questions (benchmarks/corpora.py:
-the seeds' older sets, covidqa's tune split and train pool, squad2's tune split and train pool),
-answerable and not. Heldout questions are never read.
+Data: the ``tune`` questions of every corpus with labelled questions (benchmarks/corpora.py: the
+seeds' older sets, covidqa's and squad2's tune splits and train pools), answerable and not.
+Heldout questions are never read. Every question goes through ``Assistant.gather``: the same
+candidates and features ``ask`` sees. A candidate is positive when its quote holds the answer.
 
-1. Every question goes through ``Assistant.gather``: the same candidates and features ``ask`` sees.
-   A candidate is positive when its quote holds the question's answer.
-2. The evidence model (a small network over EVIDENCE_FEATURES) is fitted on the candidates of the
-   answerable questions, each corpus weighing the same. Its probabilities for the coverage step are
-   out-of-fold (5 folds by document), as they will be on questions it never saw.
-3. The coverage model (a logistic regression over COVERAGE_FEATURES) is fitted on answerable
-   against unanswerable questions, each corpus and each class weighing the same.
-4. The threshold is the highest whose mean false refusal over the corpora is at most
-   TARGET_FALSE_REFUSAL; ``keep_ratio`` the highest whose mean evidence@3 is within 0.005 of the best.
+1. The evidence model (a small network over EVIDENCE_FEATURES) is fitted on the candidates of
+   all answerable tune questions, each corpus weighing the same; its out-of-fold logits (5 folds by
+   document) stand in for it on questions it never saw.
+2. With --train-verifier: the verifier is trained on the ``pool`` part (verifier_training.py).
+3. On the ``stack`` part, which the verifier never saw: the verifier reads each question's best
+   candidates; the rerank model (a logistic regression over RERANK_FEATURES) is fitted on them; the
+   coverage model (a logistic regression over COVERAGE_FEATURES) on answerable against
+   unanswerable questions, each corpus and each class weighing the same.
+4. ``keep_ratio`` is the highest whose mean evidence@3 over the corpora is within 0.005 of the
+   best; the threshold the highest whose mean false refusal is at most TARGET_FALSE_REFUSAL.
 
 Deterministic: the same data and code give the same file.
 """
@@ -30,45 +34,55 @@ import numpy as np
 from common import machine
 from corpora import corpora, load_index
 
-from assistant.candidates import EVIDENCE_FEATURES
 from assistant.evaluation import AnswerTarget
-from assistant.scoring import COVERAGE_FEATURES, AnswerModel, Network
+from assistant.scoring import AnswerModel, Network, Scores, reranked, verified
 from assistant.selection import choose
 
 FIT_CORPORA = ("seeds", "covidqa", "squad2")
 TARGET_FALSE_REFUSAL = 0.04
 HIDDEN = (16,)
 FOLDS = 5
+HARD_PASSAGES = 5
+NEGATIVES = 20
 
 
 @dataclass
 class Item:
     corpus: str
+    part: str  # "pool" or "stack" (corpora.py)
     group: str  # the document a question was written on (folds never split one)
     answerable: bool
     gathered: object
     labels: np.ndarray  # per candidate: its quote holds the answer
     qa: object
+    sentence_labels: np.ndarray  # per candidate: the sentence itself holds it (what the verifier is taught)
+    first: np.ndarray | None = None  # out-of-fold evidence logits
+    verifier: np.ndarray | None = None
+    scores: Scores | None = None
 
 
 def collect(names: tuple[str, ...], limit: int | None) -> list[Item]:
     items: list[Item] = []
     for corpus in corpora(list(names)):
         qa = load_index(corpus)
-        qs = corpus.questions("tune")
         t0 = time.perf_counter()
-        for q in qs.answerable[:limit]:
-            g = qa.gather(q.question)
-            target = AnswerTarget(q, lambda d, qa=qa: qa.document(d).text)
-            labels = np.array([target.in_citation(c.doc_id, c.quote_start, c.end,
-                                                  qa.document(c.doc_id).text[c.quote_start:c.end])
-                               for c in g.candidates.items], dtype=bool)
-            items.append(Item(corpus.name, q.doc_id, True, g, labels, qa))
-        for i, u in enumerate(qs.unanswerable[:limit]):
-            g = qa.gather(u)
-            items.append(Item(corpus.name, f"u{i % FOLDS}", False, g, np.zeros(len(g.candidates), bool), qa))
-        print(f"{corpus.name}: {len(qs.answerable[:limit])} answerable, {len(qs.unanswerable[:limit])} not, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+        for part in ("pool", "stack"):
+            qs = corpus.questions(part)
+            for q in qs.answerable[:limit]:
+                g = qa.gather(q.question)
+                target = AnswerTarget(q, lambda d, qa=qa: qa.document(d).text)
+                text = {c.doc_id: qa.document(c.doc_id).text for c in g.candidates.items}
+                labels = np.array([target.in_citation(c.doc_id, c.quote_start, c.end, text[c.doc_id][c.quote_start:c.end])
+                                   for c in g.candidates.items], dtype=bool)
+                own = np.array([target.in_citation(c.doc_id, c.start, c.end, text[c.doc_id][c.start:c.end])
+                                for c in g.candidates.items], dtype=bool)
+                items.append(Item(corpus.name, part, q.doc_id, True, g, labels, qa, own))
+            for i, u in enumerate(qs.unanswerable[:limit]):
+                g = qa.gather(u)
+                none = np.zeros(len(g.candidates), bool)
+                items.append(Item(corpus.name, part, f"u{i % FOLDS}", False, g, none, qa, none))
+        n = sum(1 for it in items if it.corpus == corpus.name)
+        print(f"{corpus.name}: {n} questions gathered, {time.perf_counter() - t0:.0f} s", flush=True)
     return items
 
 
@@ -80,50 +94,64 @@ def standardised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
 
 
+def balanced(items: list[Item], by) -> np.ndarray:
+    """Sample weights under which every group (``by(item)``) weighs the same, mean 1."""
+    counts: dict = {}
+    for it in items:
+        counts[by(it)] = counts.get(by(it), 0) + 1
+    w = np.array([1.0 / counts[by(it)] for it in items])
+    return w * len(w) / w.sum()
+
+
 def fit_evidence(items: list[Item], seed: int = 0) -> Network:
     from sklearn.neural_network import MLPClassifier
 
     rows = [it for it in items if it.answerable and len(it.gathered.candidates)]
-    x = np.concatenate([it.gathered.candidates.features for it in rows]).astype(np.float64)
-    y = np.concatenate([it.labels for it in rows])
-    per_corpus = {c: sum(1 for it in rows if it.corpus == c) for c in {it.corpus for it in rows}}
+    rng = np.random.default_rng(seed)
+    # every positive and every candidate of the first HARD_PASSAGES passages; of the rest, which
+    # are mostly easy, NEGATIVES at random
+    keep = [np.flatnonzero(it.labels | (np.array([c.rank for c in it.gathered.candidates.items]) < HARD_PASSAGES)
+                           | (rng.permutation(len(it.labels)) < NEGATIVES)) for it in rows]
+    x = np.concatenate([it.gathered.candidates.features[k] for it, k in zip(rows, keep, strict=True)]).astype(np.float64)
+    y = np.concatenate([it.labels[k] for it, k in zip(rows, keep, strict=True)])
     # each question weighs the same within its corpus, each corpus the same overall
-    w = np.concatenate([np.full(len(it.labels), 1.0 / (per_corpus[it.corpus] * len(it.labels))) for it in rows])
+    per_question = balanced(rows, lambda it: it.corpus)
+    w = np.concatenate([np.full(len(k), wq / len(k)) for k, wq in zip(keep, per_question, strict=True)])
     w *= len(w) / w.sum()
     mean, scale = standardised(x)
-    mlp = MLPClassifier(hidden_layer_sizes=HIDDEN, alpha=1e-3, max_iter=400, random_state=seed)
+    mlp = MLPClassifier(hidden_layer_sizes=HIDDEN, alpha=1e-3, max_iter=150, random_state=seed)
     mlp.fit((x - mean) / scale, y, sample_weight=w)
     return Network(mean, scale, tuple((np.asarray(a), np.asarray(b)) for a, b in zip(mlp.coefs_, mlp.intercepts_, strict=True)))
 
 
-def probabilities(net: Network, it: Item) -> np.ndarray:
-    return net.probability(it.gathered.candidates.features) if len(it.gathered.candidates) else np.zeros(0)
-
-
-def fit_coverage(items: list[Item], probs: list[np.ndarray]) -> tuple[Network, np.ndarray]:
+def logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Network:
     from sklearn.linear_model import LogisticRegression
 
-    x = np.concatenate([it.qa.coverage_features(it.gathered, p) for it, p in zip(items, probs, strict=True)])
-    y = np.array([it.answerable for it in items])
-    counts: dict[tuple[str, bool], int] = {}
-    for it in items:
-        counts[(it.corpus, it.answerable)] = counts.get((it.corpus, it.answerable), 0) + 1
-    w = np.array([1.0 / counts[(it.corpus, it.answerable)] for it in items])
-    w *= len(w) / w.sum()
     mean, scale = standardised(x)
     lr = LogisticRegression(C=1.0, max_iter=2000)
     lr.fit((x - mean) / scale, y, sample_weight=w)
-    net = Network(mean, scale, ((lr.coef_.T.copy(), lr.intercept_.copy()),))
-    return net, net.probability(x)
+    return Network(mean, scale, ((lr.coef_.T.copy(), lr.intercept_.copy()),))
 
 
-def evidence_at(items: list[Item], probs: list[np.ndarray], ratio: float) -> dict[str, tuple[float, float]]:
-    """Per corpus: evidence@1 and @3 of the selection at ``ratio`` (labels of chosen candidates)."""
+def fit_rerank(items: list[Item]) -> Network:
+    rows = [it for it in items if it.answerable and len(it.gathered.candidates)]
+    x, y, w = [], [], []
+    for it, wq in zip(rows, balanced(rows, lambda it: it.corpus), strict=True):
+        read = np.isfinite(it.verifier)
+        x.append(np.stack([it.first[read], it.verifier[read]], axis=1))
+        y.append(it.labels[read])
+        w.append(np.full(int(read.sum()), wq / max(1, int(read.sum()))))
+    w = np.concatenate(w)
+    return logistic(np.concatenate(x), np.concatenate(y), w * len(w) / w.sum())
+
+
+def evidence_at(items: list[Item], ratio: float) -> dict[str, tuple[float, float]]:
+    """Per corpus: evidence@1 and @3 of the selection at ``ratio``."""
     out: dict[str, list[tuple[bool, bool]]] = {}
-    for it, p in zip(items, probs, strict=True):
+    for it in items:
         if not it.answerable:
             continue
-        points = choose(it.gathered.candidates, p, ratio) if len(p) else []
+        points = choose(it.gathered.candidates, it.scores.probability, ratio) if len(it.labels) else []
         index = {c: i for i, c in enumerate(it.gathered.candidates.items)}
         hits = [any(it.labels[index[c]] for c in point) for point in points]
         out.setdefault(it.corpus, []).append((bool(hits[:1] and hits[0]), any(hits[:3])))
@@ -132,34 +160,57 @@ def evidence_at(items: list[Item], probs: list[np.ndarray], ratio: float) -> dic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--limit", type=int, help="at most this many questions of each kind per corpus (a quick look)")
+    ap.add_argument("--train-verifier", action="store_true", help="train the answer verifier on the pool part first")
+    ap.add_argument("--epochs", type=float, default=2.0, help="verifier training epochs (default 2)")
+    ap.add_argument("--limit", type=int, help="at most this many questions of each kind per corpus and part (a quick look)")
     ap.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = ap.parse_args()
     t0 = time.perf_counter()
     items = collect(FIT_CORPORA, args.limit)
 
-    # out-of-fold evidence probabilities, as on unseen questions
-    oof: list[np.ndarray] = [np.zeros(0)] * len(items)
+    # 1. the evidence model, and its out-of-fold logits
     for fold in range(FOLDS):
         net = fit_evidence([it for it in items if fold_of(it) != fold])
-        for i, it in enumerate(items):
+        for it in items:
             if fold_of(it) == fold:
-                oof[i] = probabilities(net, it)
+                it.first = net.logit(it.gathered.candidates.features) if len(it.labels) else np.zeros(0)
     evidence = fit_evidence(items)
 
-    ratios = [round(r, 2) for r in np.arange(0.3, 0.95, 0.05)]
-    by_ratio = {r: evidence_at(items, oof, r) for r in ratios}
+    # 2. the verifier, trained on the pool part
+    from verifier_training import VERIFY_TOP
+
+    if args.train_verifier:
+        from verifier_training import pairs_from, train
+
+        train(pairs_from([it for it in items if it.part == "pool"], evidence), epochs=args.epochs)
+    from assistant.verifier import Verifier
+
+    verifier = Verifier()
+
+    # 3. on the stack part: the verifier reads; rerank and coverage are fitted
+    stack = [it for it in items if it.part == "stack"]
+    for it in stack:
+        it.verifier = verified(it.first, verifier, it.gathered.question.focus, it.gathered.candidates, VERIFY_TOP)
+    rerank = fit_rerank(stack)
+    for it in stack:
+        it.scores = Scores(reranked(rerank, it.first, it.verifier), it.verifier) if len(it.labels) else Scores(np.zeros(0), np.zeros(0))
+
+    ratios = [round(r, 2) for r in np.arange(0.05, 0.95, 0.05)]
+    by_ratio = {r: evidence_at(stack, r) for r in ratios}
     macro3 = {r: float(np.mean([v[1] for v in by_ratio[r].values()])) for r in ratios}
     keep_ratio = max(r for r in ratios if macro3[r] >= max(macro3.values()) - 0.005)
 
-    cover, p_cover = fit_coverage(items, oof)
-    corpora_fit = sorted({it.corpus for it in items})
+    x = np.concatenate([it.qa.coverage_features(it.gathered, it.scores) for it in stack])
+    y = np.array([it.answerable for it in stack])
+    cover = logistic(x, y, balanced(stack, lambda it: (it.corpus, it.answerable)))
+    p_cover = cover.probability(x)
+    names = sorted({it.corpus for it in stack})
 
     def refusal(t: float) -> tuple[dict[str, float], dict[str, float]]:
         false, correct = {}, {}
-        for c in corpora_fit:
-            a = [p for it, p in zip(items, p_cover, strict=True) if it.corpus == c and it.answerable]
-            u = [p for it, p in zip(items, p_cover, strict=True) if it.corpus == c and not it.answerable]
+        for c in names:
+            a = [p for it, p in zip(stack, p_cover, strict=True) if it.corpus == c and it.answerable]
+            u = [p for it, p in zip(stack, p_cover, strict=True) if it.corpus == c and not it.answerable]
             false[c] = float(np.mean(np.array(a) < t)) if a else 0.0
             correct[c] = float(np.mean(np.array(u) < t)) if u else 0.0
         return false, correct
@@ -170,23 +221,23 @@ def main() -> None:
     ev = by_ratio[keep_ratio]
     fitted = {
         "command": "make fit (benchmarks/fit_answers.py)",
-        "data": {c: {"answerable": sum(1 for it in items if it.corpus == c and it.answerable),
-                     "unanswerable": sum(1 for it in items if it.corpus == c and not it.answerable)} for c in corpora_fit},
+        "data": {c: {part: {"answerable": sum(1 for it in items if it.corpus == c and it.part == part and it.answerable),
+                            "unanswerable": sum(1 for it in items if it.corpus == c and it.part == part and not it.answerable)}
+                     for part in ("pool", "stack")} for c in names},
         "evidence_hidden_layers": list(HIDDEN),
         "target_false_refusal": TARGET_FALSE_REFUSAL,
-        "tune_out_of_fold": {c: {"evidence@1": round(ev[c][0], 4), "evidence@3": round(ev[c][1], 4),
-                                 "false_refusal": round(false[c], 4), "correct_refusal": round(correct[c], 4)}
-                             for c in corpora_fit},
+        "stack_in_sample": {c: {"evidence@1": round(ev[c][0], 4), "evidence@3": round(ev[c][1], 4),
+                                "false_refusal": round(false[c], 4), "correct_refusal": round(correct[c], 4)}
+                            for c in names},
         "machine": {k: machine()[k] for k in ("date", "commit")},
         "seconds": round(time.perf_counter() - t0),
     }
     print(json.dumps(fitted, indent=1))
     print(f"keep_ratio {keep_ratio}, threshold {threshold:.3f}")
-    model = AnswerModel(evidence, cover, float(keep_ratio), float(threshold), fitted)
+    model = AnswerModel(evidence, rerank, cover, VERIFY_TOP, float(keep_ratio), float(threshold), fitted)
     if not args.dry_run and not args.limit:
         model.save()
         print("wrote assistant/data/answer_model.json")
-    print("features:", ", ".join(EVIDENCE_FEATURES), "|", ", ".join(COVERAGE_FEATURES))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Exported query models are cached between indexes; the tests keep theirs out of the user's home.
 os.environ["POLICYQA_CACHE"] = tempfile.mkdtemp(prefix="policyqa-test-cache-")
 
-from fakes import HashEncoder  # noqa: E402
+from fakes import HashEncoder, OverlapVerifier  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _overlap_verifier(request, monkeypatch):
+    """Tests that are not end to end answer with the hash encoder: the real cross-encoder would
+    only slow them. The real verifier is tested in tests/unit/test_scoring.py and end to end."""
+    if request.node.get_closest_marker("e2e") is None:
+        import assistant.core
+
+        monkeypatch.setattr(assistant.core, "default_verifier", OverlapVerifier)
 
 
 @pytest.fixture

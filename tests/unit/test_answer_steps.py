@@ -125,3 +125,24 @@ def test_table_rows_and_footnotes_stay_searchable_but_are_never_quoted(tmp_path,
     answer = qa.ask("bridges repaired with federal formula funds", min_confidence=0.0)
     assert answer.citations
     assert all("|" not in c.quote and "https" not in c.quote for c in answer.citations)
+
+
+def test_passages_are_shown_in_the_order_of_the_evidence_they_hold():
+    from assistant.selection import passage_order
+
+    items = tuple(Candidate(i, row, "a", 10 * i, 10 * i + 5, 10 * i, rank) for i, (row, rank) in enumerate([(7, 0), (3, 1), (3, 1), (9, 2)]))
+    cands = Candidates(items, np.zeros((4, len(EVIDENCE_FEATURES)), np.float32), np.zeros((4, 2), np.float32))
+    # passage 3 holds the best-scored sentence; passage 9 was not read by the verifier (0)
+    assert passage_order([7, 3, 9, 4], cands, np.array([0.2, 0.1, 0.8, 0.0]), 4) == [3, 7, 9, 4]
+    assert passage_order([7, 3, 9, 4], cands, np.array([0.2, 0.1, 0.8, 0.0]), 2) == [3, 7]
+
+
+@pytest.mark.parametrize("text, ranks", [
+    ("What is the main obstacle to reform?", True), ("the single most important factor", True),
+    ("the greatest barriers to labour mobility", True), ("What is the interest rate?", False),
+    ("the latest report on migrants", False), ("What do migrants lack?", False),
+])
+def test_questions_and_sentences_that_rank_something_first(text, ranks):
+    from assistant.question import ranks_first
+
+    assert ranks_first(text) is ranks

@@ -1,0 +1,77 @@
+"""The answer verifier: a cross-encoder that reads a question and a candidate sentence together and
+says how likely the sentence is to answer it.
+
+It is the first four layers of the bundled all-MiniLM-L6-v2 with a one-unit head on their
+mean-pooled output, fine-tuned here on pooled public data (``benchmarks/train_verifier.py``, ``make train-verifier``), exported
+to ONNX with int8 weights (``assistant/data/verifier.onnx``) and run by onnxruntime: no torch at
+question time. Only the few best candidates of the first-stage scorer are read by it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import model_path
+from .errors import AssistantError
+
+VERIFIER_FILE = Path(__file__).resolve().parent / "data" / "verifier.onnx"
+VERIFIER_INFO = VERIFIER_FILE.with_suffix(".json")
+MAX_PAIR_TOKENS = 64  # question and sentence together, [CLS] and two [SEP] included
+
+
+def pair_tokenizer():
+    """The bundled model's own tokenizer, set to encode (question, sentence) pairs within MAX_PAIR_TOKENS."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
+    # the longer of the two is cut first: the sentence, as a rule, or a question pasted at length
+    tok.enable_truncation(MAX_PAIR_TOKENS, strategy="longest_first")
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+class Verifier:
+    def __init__(self, path: Path = VERIFIER_FILE) -> None:
+        import onnxruntime
+
+        if not path.is_file():
+            raise AssistantError(f"the answer verifier {path} is missing: reinstall policyqa or run `make train-verifier`")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own kinds for a damaged file
+            raise AssistantError(f"the answer verifier {path} cannot be read ({exc}): run `make train-verifier`") from None
+        self._tokenizer = pair_tokenizer()
+        self._lock = threading.Lock()  # the tokenizer's padding settings are not shared between threads safely
+
+    def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """One logit per sentence: above 0, the verifier thinks the sentence answers the question."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            encoded = self._tokenizer.encode_batch([(question, s) for s in sentences])
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        types = np.array([e.type_ids for e in encoded], dtype=np.int64)
+        out = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+
+def info() -> dict:
+    """How the bundled verifier was trained (shown in BENCHMARKS.md)."""
+    try:
+        return json.loads(VERIFIER_INFO.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+@lru_cache(maxsize=1)
+def default_verifier() -> Verifier:
+    return Verifier()
