@@ -23,7 +23,9 @@ DEFAULT_FOLLOWUPS = DATA / "followups.jsonl"
 
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", metavar="DIR", help="index folder (default: index/ of the bundled seeds/, built if missing)")
+    p.add_argument("--index", metavar="DIR|URI",
+                   help="index folder, or a Milvus index: milvus-lite:PATH, milvus://HOST:PORT[/DB], https://HOST:PORT[/DB] "
+                        "(default: index/ of the bundled seeds/, built if missing)")
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
@@ -126,8 +128,10 @@ def _load(index: str | None):
 def _cmd_build(args) -> int:
     from .core import Assistant, default_corpus, default_index
 
+    from .locations import parse
+
     corpus = Path(args.corpus) if args.corpus else default_corpus()
-    index = Path(args.index) if args.index else default_index()
+    index = parse(args.index) if args.index else default_index()
     report = Assistant.build(corpus, index, progress=not args.quiet and not args.json)
     if args.json:
         print(json.dumps({**report.__dict__, "index": str(report.index)}))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import candidates as candidates_step
-from . import coverage, layout, selection, sentences, store, vectors
+from . import coverage, layout, locations, selection, sentences, store, vectors
 from .chunking import ChunkSettings
 from .compose import NOT_COVERED, compose
 from .encoder import Encoder, build_encoder, default_encoder, query_encoder
@@ -29,6 +29,7 @@ from .errors import AssistantError, CorpusError, IndexIncompatibleError, IndexMi
 from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
+from .locations import MilvusLocation
 from .progress import Progress, ProgressFn, reporting
 from .question import Question, parse
 from .retrieval import SOURCE_DOCUMENT_WEIGHT, FusionSettings, Hit, Retriever
@@ -49,8 +50,27 @@ def default_corpus() -> Path:
     return Path(os.environ.get("POLICYQA_CORPUS", PROJECT_ROOT / "seeds"))
 
 
-def default_index() -> Path:
-    return Path(os.environ.get("POLICYQA_INDEX", PROJECT_ROOT / "index"))
+def default_index() -> Path | MilvusLocation:
+    """POLICYQA_INDEX (a folder or a Milvus URI, see locations.py), else index/ of the project."""
+    return locations.parse(os.environ.get("POLICYQA_INDEX") or PROJECT_ROOT / "index")
+
+
+def live_generation(where: str | Path | MilvusLocation):
+    """The live generation of an index: a folder's generation folder, or a Milvus index's version."""
+    where = locations.parse(where)
+    if isinstance(where, MilvusLocation):
+        from . import milvus_store
+
+        return milvus_store.live_version(where)
+    return store.resolve_generation(where)
+
+
+def read_manifest(generation) -> dict:
+    if isinstance(generation, Path):
+        return store.read_manifest(generation)
+    from . import milvus_store
+
+    return milvus_store.read_manifest(generation)
 
 
 def _check_query(query: str, k: int) -> str:
@@ -163,7 +183,7 @@ class Assistant:
     def _open(self, generation: Path) -> None:
         """Load one generation of the index (all or nothing: on error the old state stays)."""
         encoder = self._encoder
-        manifest = store.read_manifest(generation)
+        manifest = read_manifest(generation)
         model = manifest.get("model", {})
         encoder_name = encoder.name if encoder is not None else default_encoder().name
         if model.get("name") != encoder_name:
@@ -171,13 +191,19 @@ class Assistant:
                 f"the index at {generation} was built with the model {model.get('name')!r}, "
                 f"but this assistant embeds questions with {encoder_name!r}: rebuild it with `policyqa build`"
             )
-        try:
-            loaded = store.read_generation(generation)
-            dense = vectors.load(generation / "vectors.faiss")
-            lexical = LexicalIndex.load(generation / "bm25")
-            doc_lexical = LexicalIndex.load(generation / "bm25_documents")
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise store.corrupt(generation, exc) from None
+        if isinstance(generation, Path):
+            try:
+                loaded = store.read_generation(generation)
+                dense = vectors.load(generation / "vectors.faiss")
+                lexical = LexicalIndex.load(generation / "bm25")
+                doc_lexical = LexicalIndex.load(generation / "bm25_documents")
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                raise store.corrupt(generation, exc) from None
+        else:  # a Milvus version (milvus_store.py): the same parts, the dense search in Milvus
+            from . import milvus_store
+
+            loaded = milvus_store.load(generation)
+            dense, lexical, doc_lexical = loaded.dense, loaded.lexical, loaded.doc_lexical
         passages = loaded.passages
         if dense.ntotal != len(passages) or dense.d != model.get("dim"):
             raise store.corrupt(generation, f"{dense.ntotal} vectors for {len(passages)} passages")
@@ -201,8 +227,11 @@ class Assistant:
         sources = SourceIndex(loaded.documents, doc_lexical)
         # Everything is read; switch in one go.
         self.path = generation
-        # The folder that holds CURRENT (and the exported query model), when there is one.
-        self.root = generation.parent if (generation.parent / store.CURRENT).is_file() else generation
+        # The folder that holds CURRENT (and the exported query model), when there is one; or the Milvus location.
+        if isinstance(generation, Path):
+            self.root = generation.parent if (generation.parent / store.CURRENT).is_file() else generation
+        else:
+            self.root = generation.location
         self.manifest = manifest
         self._documents = loaded.documents
         self._passages = passages
@@ -222,7 +251,7 @@ class Assistant:
             if not _is_current(root, corpus, encoder):
                 cls.build(corpus, root, encoder=encoder, progress=True)
             path = root
-        return cls(store.resolve_generation(path), encoder)
+        return cls(live_generation(path), encoder)
 
     @classmethod
     def build(
@@ -241,13 +270,14 @@ class Assistant:
         # Before the encoder writes its model files into the index folder:
         if not Path(corpus).exists():
             raise CorpusError(f"{corpus}: no such file or folder")
-        if Path(index).exists() and not Path(index).is_dir():
+        where = locations.parse(index)
+        if isinstance(where, Path) and where.exists() and not where.is_dir():
             raise IndexMissingError(f"{index} is a file, not an index folder")
         with reporting(progress) as report:
             if encoder is None:
                 report(Progress("model"))  # a new index exports the model first: seconds
-                encoder = build_encoder(Path(index))
-            return build_index(corpus, index, encoder, settings, progress=report)
+                encoder = build_encoder(where.local_root if isinstance(where, MilvusLocation) else where)
+            return build_index(corpus, where, encoder, settings, progress=report)
 
     def add(
         self, paths: str | Path | Sequence[str | Path], *, progress: bool | ProgressFn = False, switch: bool = True,
@@ -265,7 +295,7 @@ class Assistant:
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         report = add_documents(paths, self.root, self._build_encoder(), progress=progress, replace=replace)
         if switch:
-            self._open(store.resolve_generation(self.root))
+            self._open(live_generation(self.root))
         return report
 
     def remove(self, doc_ids: str | Sequence[str], *, switch: bool = True) -> BuildReport:
@@ -273,7 +303,7 @@ class Assistant:
         doc_ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
         report = remove_documents(doc_ids, self.root, self._build_encoder())
         if switch:
-            self._open(store.resolve_generation(self.root))
+            self._open(live_generation(self.root))
         return report
 
     def _build_encoder(self) -> Encoder:
@@ -295,8 +325,23 @@ class Assistant:
     def encoder(self) -> Encoder:
         """The question encoder, made on first use (ONNX when the index has it)."""
         if self._encoder is None:
-            self._encoder = query_encoder(self.root)
+            self._encoder = query_encoder(self._local_root())
         return self._encoder
+
+    def _local_root(self) -> Path:
+        """Where the exported query model is: the index folder, or a Milvus index's folder on this machine
+        (exported there on first use, from the per-machine cache)."""
+        if not isinstance(self.root, MilvusLocation):
+            return self.root
+        from .encoder import has_onnx, install_query_model, onnx_folder
+
+        local = self.root.local_root
+        if not has_onnx(onnx_folder(local)):
+            try:
+                install_query_model(onnx_folder(local))
+            except (ImportError, OSError) as exc:
+                print(f"policyqa: no fast query model for {self.root} ({exc})", file=sys.stderr)
+        return local
 
     def reloaded(self) -> "Assistant":
         """This assistant, or a new one on the index's newer generation if a writer has switched it.
@@ -307,9 +352,9 @@ class Assistant:
         if self.root == self.path:
             return self
         try:
-            live = store.resolve_generation(self.root)
+            live = live_generation(self.root)
         except AssistantError:
-            return self  # CURRENT is mid-swap or damaged: keep serving what we have
+            return self  # CURRENT is mid-swap or damaged (or Milvus unreachable): keep serving what we have
         if live in (self.path, self._refused):
             return self
         try:
@@ -488,10 +533,10 @@ class Assistant:
         return list(self._passages)
 
 
-def _is_current(root: Path, corpus: Path, encoder: Encoder | None) -> bool:
+def _is_current(root: Path | MilvusLocation, corpus: Path, encoder: Encoder | None) -> bool:
     """True when the index at ``root`` was built from exactly the files now in ``corpus``."""
     try:
-        manifest = store.read_manifest(store.resolve_generation(root))
+        manifest = read_manifest(live_generation(root))
     except AssistantError:
         return False
     name = encoder.name if encoder is not None else default_encoder().name

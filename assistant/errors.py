@@ -27,6 +27,10 @@ class IndexWriteError(AssistantError):
     """The disk refused a write (full, read-only, no permission); the old index stands."""
 
 
+class IndexUnavailableError(AssistantError):
+    """The index's server cannot be reached or refused the credentials (a Milvus index)."""
+
+
 class IndexBusyError(AssistantError):
     """Another process is writing the index right now."""
 

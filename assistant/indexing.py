@@ -7,6 +7,7 @@ documents are embedded, and an unchanged corpus writes nothing at all.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,16 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store, vectors
+from . import locations, store, vectors
 from .chunking import ChunkSettings, chunk_document, context_line, embed_text, own_title
 from .encoder import Encoder, has_onnx, onnx_folder
-from .errors import AssistantError, DocumentExistsError, IndexIncompatibleError, InputError
+from .errors import AssistantError, DocumentExistsError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
 from .lexical import LexicalIndex
+from .locations import MilvusLocation
 from .progress import Progress, ProgressFn, reporting, silent
 from .sentences import split_spans
-from .types import Passage
+from .types import Document, Passage
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,9 @@ class _Plan:
 
 def _carried(gen: Path, manifest: dict) -> dict[str, ParsedDocument]:
     """The live generation's documents as ParsedDocuments whose parts will be reused as they are."""
+    if not isinstance(gen, Path):  # a Milvus version: its rows stay where they are, only ids and hashes matter
+        return {d: ParsedDocument(Document(d, "", (), "", str(v.get("source", "")), ""), (), v["hash"])
+                for d, v in manifest["documents"].items()}
     docs = store.read_documents(gen)
     return {d: ParsedDocument(docs[d], (), v["hash"]) for d, v in manifest["documents"].items() if d in docs}
 
@@ -229,7 +234,7 @@ def build_index(
         parsed = read_corpus(corpus, report) if isinstance(corpus, (str, Path)) else list(corpus)
         if not parsed:
             raise AssistantError("the corpus has no documents")
-        return _build(parsed, Path(index), encoder, settings or default_settings(corpus), report)
+        return _build(parsed, _where(index), encoder, settings or default_settings(corpus), report)
 
 
 def _build(parsed: list[ParsedDocument], index: Path, encoder: Encoder, settings: ChunkSettings,
@@ -270,7 +275,7 @@ def add_documents(
     with reporting(progress) as report:
         # Every file is read (and refused, all problems in one error) before anything is written.
         new = {doc.document.doc_id: doc for doc in read_paths(paths, report)}
-        return _add(new, Path(index), encoder, replace, report)
+        return _add(new, _where(index), encoder, replace, report)
 
 
 def _add(new: dict[str, ParsedDocument], index: Path, encoder: Encoder, replace: bool,
@@ -315,16 +320,48 @@ def remove_documents(doc_ids: Sequence[str], index: str | Path, encoder: Encoder
         excluded = set(manifest.get("excluded", [])) | {d for d in doc_ids if not docs[d].get("added")}
         return _Plan(entries, sorted(excluded))
 
-    return _update(Path(index), encoder, _settings_of(index), plan, silent, require_live=True)
+    return _update(_where(index), encoder, _settings_of(index), plan, silent, require_live=True)
 
 
-def _settings_of(index: str | Path) -> ChunkSettings:
+def _where(index: str | Path | MilvusLocation) -> Path | MilvusLocation:
+    where = locations.parse(index)
+    return where if isinstance(where, MilvusLocation) else Path(where)
+
+
+def _settings_of(index: str | Path | MilvusLocation) -> ChunkSettings:
     """The chunk settings the live generation was built with (add and remove keep them)."""
-    manifest = store.read_manifest(store.resolve_generation(index))
+    where = _where(index)
+    if isinstance(where, MilvusLocation):
+        from . import milvus_store
+
+        manifest = milvus_store.read_manifest(milvus_store.live_version(where))
+    else:
+        manifest = store.read_manifest(store.resolve_generation(where))
     try:
         return ChunkSettings(**manifest["chunking"])
     except (KeyError, TypeError):
-        raise store.corrupt(Path(index), "manifest.json has no valid chunking settings") from None
+        raise IndexCorruptError(f"the index at {index} is damaged (its manifest has no valid chunking settings): "
+                                f"rebuild it with `policyqa build --index {index}`") from None
+
+
+def _embed_parts(parts: list[_DocPart], parsed: Sequence[ParsedDocument], settings: ChunkSettings, encoder: Encoder,
+                 report: ProgressFn) -> int:
+    """Embed what is new: the sentences, and only those passages that have none; the passages embedded."""
+    todo = [part for part in parts if part.passage_vectors is None]
+    texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
+    sentence_texts, own_texts = [], []
+    for part in todo:
+        doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
+        sentence_texts.append([doc_text[s:e] for _, s, e in part.sentences])
+        own_texts.append(_own_texts(part, settings))
+    # Each distinct text once (the same sentence can recur).
+    every = (t for texts in (*sentence_texts, *own_texts) for t in texts if t)
+    row = {text: i for i, text in enumerate(dict.fromkeys(every))}
+    unique = _embed(list(row), encoder, report)
+    for part, sentences_of, own in zip(todo, sentence_texts, own_texts, strict=True):
+        part.sentence_vectors = unique[[row[t] for t in sentences_of]].reshape(-1, encoder.dim)
+        part.passage_vectors = _passage_vectors(part, own, lambda t: unique[row[t]], encoder.dim)
+    return sum(len(part.passages) for part in todo)
 
 
 def _update(
@@ -337,6 +374,8 @@ def _update(
     require_live: bool,
 ) -> BuildReport:
     """Under the writer lock: plan the next generation from the live one, embed what is new, commit."""
+    if isinstance(root, MilvusLocation):
+        return _update_milvus(root, encoder, settings, make_plan, report, require_live=require_live)
     t0 = time.perf_counter()
     with store.new_generation(root) as writer:
         report(Progress("planning"))
@@ -368,22 +407,7 @@ def _update(
         if not any(part.passages for part in parts):
             raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
 
-        # Embed what is new: the sentences, and only those passages that have none.
-        todo = [part for part in parts if part.passage_vectors is None]
-        texts_by_doc = {p.document.doc_id: p.document.text for p in parsed}
-        sentence_texts, own_texts = [], []
-        for part in todo:
-            doc_text = texts_by_doc[part.passages[0].doc_id] if part.passages else ""
-            sentence_texts.append([doc_text[s:e] for _, s, e in part.sentences])
-            own_texts.append(_own_texts(part, settings))
-        # Each distinct text once (the same sentence can recur).
-        every = (t for texts in (*sentence_texts, *own_texts) for t in texts if t)
-        row = {text: i for i, text in enumerate(dict.fromkeys(every))}
-        unique = _embed(list(row), encoder, report)
-        for part, sentences_of, own in zip(todo, sentence_texts, own_texts, strict=True):
-            part.sentence_vectors = unique[[row[t] for t in sentences_of]].reshape(-1, encoder.dim)
-            part.passage_vectors = _passage_vectors(part, own, lambda t: unique[row[t]], encoder.dim)
-        embedded = sum(len(part.passages) for part in todo)
+        embedded = _embed_parts(parts, parsed, settings, encoder, report)
 
         passages = [p for part in parts for p in part.passages]
         pvecs = np.concatenate([part.passage_vectors for part in parts]).astype(np.float32)
@@ -438,3 +462,90 @@ def _update(
             }
         )
     return BuildReport(root, len(parsed), len(passages), embedded, True, time.perf_counter() - t0)
+
+
+def _update_milvus(
+    loc: MilvusLocation,
+    encoder: Encoder,
+    settings: ChunkSettings,
+    make_plan,
+    report: ProgressFn,
+    *,
+    require_live: bool,
+) -> BuildReport:
+    """The same steps on a Milvus index, under its writer's lease: only new documents' rows are
+    written (a document that did not change keeps its rows, shared by every version holding it),
+    then the version's manifest, then the switch."""
+    from . import milvus_store
+
+    t0 = time.perf_counter()
+    model = {"name": encoder.name, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
+    with milvus_store.writing(loc) as writer:
+        report(Progress("planning"))
+        _ensure_query_model(loc.local_root, encoder)
+        live = writer.live()
+        if live is not None and not _compatible(live[1], encoder, settings):
+            if require_live:
+                raise IndexIncompatibleError(
+                    f"the index at {loc} was built with another model or settings: rebuild it with "
+                    f"`policyqa build --index {loc}` first")
+            live = None
+        elif live is None and require_live:
+            raise IndexMissingError(f"no index at {loc}: build one with `policyqa build --index {loc}`")
+        plan = make_plan(live)
+        if plan is None:
+            manifest = live[1]
+            return BuildReport(loc, manifest["counts"]["documents"], manifest["counts"]["passages"], 0, False,
+                               time.perf_counter() - t0)
+        parsed = [e.doc for e in plan.entries]
+        hint = live[1]["counts"]["passages"] if live else sum(len(p.document.text) for p in parsed) // 1000
+        mode = writer.prepare(encoder.dim, model, hint)
+        bits = {"model": model, "chunking": settings.to_dict(), "ingest_version": INGEST_VERSION}
+        existing = writer.existing_keys()
+        held = {info["key"]: info for info in (live[1]["documents"].values() if live else ())}
+        per_doc: dict[str, dict] = {}
+        fresh: list[tuple[ParsedDocument, str, _DocPart]] = []
+        for n, e in enumerate(plan.entries):
+            report(Progress("chunking", n, len(parsed), "document"))
+            doc_id = e.doc.document.doc_id
+            key = milvus_store.document_key(doc_id, e.doc.content_hash, bits)
+            info = {"hash": e.doc.content_hash, "source": e.doc.document.source, "added": e.added, "key": key}
+            if key in existing:
+                counts = held.get(key) or writer.counts(key)
+                per_doc[doc_id] = {**info, "passages": counts["passages"], "sentences": counts["sentences"]}
+                continue
+            if not e.doc.sections:  # carried over, but its rows are gone
+                raise IndexCorruptError(f"the index at {loc} is damaged (the rows of {doc_id!r} are missing): "
+                                        f"rebuild it with `policyqa build --index {loc}`")
+            part = _new_part(e.doc, encoder, settings)
+            fresh.append((e.doc, key, part))
+            per_doc[doc_id] = {**info, "passages": len(part.passages), "sentences": len(part.sentences)}
+        report(Progress("chunking", len(parsed), len(parsed), "document"))
+        passages = sum(v["passages"] for v in per_doc.values())
+        if not passages:
+            raise AssistantError("the corpus has no text to index (every document was empty after cleaning)")
+        embedded = _embed_parts([part for _, _, part in fresh], [doc for doc, _, _ in fresh], settings, encoder, report)
+        new = [milvus_store.NewPart(doc.document, key, part.passages, part.sentences,
+                                    np.asarray(part.passage_vectors, dtype=np.float32),
+                                    np.asarray(part.sentence_vectors, dtype=np.float32).reshape(-1, encoder.dim),
+                                    [_seen_text(p, settings) for p in part.passages] if mode == "milvus" else [])
+               for doc, key, part in fresh]
+        next_id = writer.write(new, writer.next_free_id(live[1] if live else None), report)
+        name = f"gen-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+        writer.commit(
+            {
+                "model": model,
+                "chunking": settings.to_dict(),
+                "ingest_version": INGEST_VERSION,
+                "lexical": LEXICAL_SETTINGS,
+                "lexical_mode": mode,
+                "counts": {"documents": len(parsed), "passages": passages,
+                           "sentences": sum(v["sentences"] for v in per_doc.values())},
+                "documents": per_doc,
+                "excluded": plan.excluded,
+                "next_id": next_id,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            name,
+        )
+    return BuildReport(loc, len(parsed), passages, embedded, True, time.perf_counter() - t0)

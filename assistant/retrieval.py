@@ -147,10 +147,12 @@ class Retriever:
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(-1)
         lexical_all = self.lexical.scores(query, self.n)
         want = max(settings.candidates, k)
+        dense_want = want  # an index that filters natively (Milvus) finds the best allowed rows itself
         if allowed is not None:
             # A filter can exclude most rows: look further on the dense side.
             want = self.n if self.n <= 50_000 else min(self.n, want * 20)
-        _, d_rows = vectors.search(self.dense_index, q, want)
+            dense_want = dense_want if vectors.filters_natively(self.dense_index) else want
+        _, d_rows = vectors.search(self.dense_index, q, dense_want, allowed)
         # The best `want` rows without sorting all N (at 1M passages a full sort alone is ~14 ms).
         l_rows = np.argpartition(-lexical_all, want - 1)[:want] if want < self.n else np.arange(self.n)
         l_rows = l_rows[lexical_all[l_rows] > 0]

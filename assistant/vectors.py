@@ -120,8 +120,13 @@ def all_vectors(index) -> np.ndarray:
     return index.reconstruct_n(0, index.ntotal)
 
 
-def search(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, rows) of the ``k`` nearest rows for one query vector (approximate above EXACT_MAX_ROWS)."""
+def search(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the ``k`` nearest rows for one query vector (approximate above EXACT_MAX_ROWS).
+
+    ``allowed`` (a boolean mask of rows) is applied by an index that filters natively (a Milvus
+    store's, ``filters_natively``); FAISS ignores it and the caller filters its rows."""
+    if filters_natively(index):
+        return index.search_rows(query, k, allowed)
     k = min(k, index.ntotal)
     if k <= 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
@@ -129,6 +134,11 @@ def search(index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]
+
+
+def filters_natively(index) -> bool:
+    """Whether ``search`` applies a row mask itself (a Milvus store's dense side: a scalar filter)."""
+    return getattr(index, "filters", False) is True
 
 
 def reconstruct(index, rows: np.ndarray) -> np.ndarray:
