@@ -55,13 +55,14 @@ def default_index() -> Path | MilvusLocation:
     return locations.parse(os.environ.get("POLICYQA_INDEX") or PROJECT_ROOT / "index")
 
 
-def live_generation(where: str | Path | MilvusLocation):
-    """The live generation of an index: a folder's generation folder, or a Milvus index's version."""
+def live_generation(where: str | Path | MilvusLocation, *, recent: bool = False):
+    """The live generation of an index: a folder's generation folder, or a Milvus index's version
+    (``recent``: as read up to half a second ago, for a server asking on every request)."""
     where = locations.parse(where)
     if isinstance(where, MilvusLocation):
         from . import milvus_store
 
-        return milvus_store.live_version(where)
+        return milvus_store.recent_version(where) if recent else milvus_store.live_version(where)
     return store.resolve_generation(where)
 
 
@@ -352,7 +353,7 @@ class Assistant:
         if self.root == self.path:
             return self
         try:
-            live = live_generation(self.root)
+            live = live_generation(self.root, recent=True)
         except AssistantError:
             return self  # CURRENT is mid-swap or damaged (or Milvus unreachable): keep serving what we have
         if live in (self.path, self._refused):

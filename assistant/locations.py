@@ -59,8 +59,9 @@ class MilvusLocation:
         return self.uri
 
     @property
-    def parent(self) -> Path:  # what a folder index's messages strip from paths; nothing here
-        return Path("/nonexistent-policyqa-milvus")
+    def parent(self) -> Path:
+        """What the server strips from messages (as a folder index's parent): Milvus Lite's folder's parent."""
+        return self.path.parent if self.path is not None else Path("/nonexistent-policyqa-milvus")
 
     @property
     def name(self) -> str:

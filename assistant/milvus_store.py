@@ -425,6 +425,21 @@ def schema_record(loc: MilvusLocation) -> dict | None:
         return _get(client, loc, "schema")
 
 
+_SEEN: dict[tuple[str, str], tuple[float, MilvusVersion]] = {}  # location -> (when read, live version)
+RECHECK_SECONDS = 0.5  # a server asks per request; replicas see a switch within this
+
+
+def recent_version(loc: MilvusLocation) -> MilvusVersion:
+    """``live_version``, read at most every RECHECK_SECONDS (a server calls it on every request)."""
+    key = (loc.uri, loc.prefix)
+    seen = _SEEN.get(key)
+    if seen is not None and time.monotonic() - seen[0] < RECHECK_SECONDS:
+        return seen[1]
+    version = live_version(loc)
+    _SEEN[key] = (time.monotonic(), version)
+    return version
+
+
 def live_version(loc: MilvusLocation) -> MilvusVersion:
     """The version "current" names; IndexMissingError when there is none."""
     client = connect(loc)

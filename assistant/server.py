@@ -785,7 +785,8 @@ def create_app(qa: Assistant, *, users: dict[str, str] | None = None, chat: bool
         blocks = build_chat(live, read_only=read_only)
         blocks.queue(default_concurrency_limit=4, max_size=64)
         blocks.delete_cache = (600, 3600)  # Gradio's copies of uploads and answers go after an hour
-        blocked = [str(live.get().root)]
+        root = live.get().root
+        blocked = [str(getattr(root, "path", None) or root)]  # a Milvus Lite index's data folder too
         gr.mount_gradio_app(app, blocks, path="/", css=CSS, head=HEAD, ssr_mode=False, footer_links=["api"],
                             max_file_size=MAX_FILE_BYTES, show_error=False, run_history=False,
                             blocked_paths=blocked)
@@ -801,9 +802,8 @@ def _document_at(root: Path, generation: str, doc_id: str):
     """``doc_id`` as the generation ``generation`` of the index at ``root`` holds it."""
     if not _GENERATION.match(generation):
         raise InputError(f"generation must be a name such as gen-20250101T000000-abc123, not {generation[:40]!r}")
-    folder = root / generation
     try:
-        docs = _generation_documents(folder)
+        docs = _generation_documents(root / generation) if isinstance(root, Path) else _version_documents(root, generation)
     except (OSError, ValueError, KeyError, AssistantError):  # pruned, or being pruned as we read
         raise _Gone(f"generation {generation} is no longer kept: the index has changed since that answer, "
                     f"and {doc_id} may have changed with it; ask again") from None
@@ -828,6 +828,25 @@ def _generation_documents(folder: Path) -> dict:
         if len(_GENERATIONS) >= store.KEEP_GENERATIONS:
             _GENERATIONS.pop(next(iter(_GENERATIONS)))
         _GENERATIONS[folder] = docs
+    return docs
+
+
+def _version_documents(location, generation: str) -> dict:
+    """The documents of a kept version of a Milvus index (milvus_store.KEEP_VERSIONS)."""
+    from . import milvus_store
+
+    version = milvus_store.version_named(location, generation)
+    if version is None:
+        raise FileNotFoundError(generation)  # no longer kept
+    key = Path(f"/milvus/{location}/{generation}")
+    with _GENERATIONS_LOCK:
+        if key in _GENERATIONS:
+            return _GENERATIONS[key]
+    docs = milvus_store.read_documents(version)
+    with _GENERATIONS_LOCK:
+        if len(_GENERATIONS) >= store.KEEP_GENERATIONS:
+            _GENERATIONS.pop(next(iter(_GENERATIONS)))
+        _GENERATIONS[key] = docs
     return docs
 
 
