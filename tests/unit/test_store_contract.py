@@ -339,3 +339,20 @@ def test_milvus_bm25_mode_answers_too(tmp_path, corpus, encoder, monkeypatch):
         assert qa.search("hukou reform in big cities", k=3)
     finally:
         milvus_store.close(locations.parse(uri))
+
+
+def test_a_folder_index_never_imports_milvus(fake_index):
+    """pymilvus and Milvus Lite (and grpc) load only for a Milvus location: the CLI's start and a
+    folder index's questions stay as fast as before."""
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT / 'tests')!r}, {str(ROOT)!r}]
+        from fakes import HashEncoder
+        from assistant import Assistant, cli
+        qa = Assistant.load({str(fake_index)!r}, encoder=HashEncoder())
+        qa.search("hukou reform", rerank=False)
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pymilvus", "milvus_lite", "grpc"))
+        assert not loaded, loaded
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-800:]
