@@ -725,7 +725,13 @@ def _alive(host: str, pid: int) -> bool:
     return True
 
 
-_PROCESS_WRITERS = threading.Lock()  # writers of this process, so two threads never race on the lease
+_PROCESS_WRITERS: dict[tuple[str, str], threading.Lock] = {}  # per index: this process's writer, so two
+# threads never race on its lease
+
+
+def _process_writer(loc: MilvusLocation) -> threading.Lock:
+    with _CONNECT_LOCK:
+        return _PROCESS_WRITERS.setdefault((loc.uri, loc.prefix), threading.Lock())
 
 
 class Lease:
@@ -743,7 +749,7 @@ class Lease:
                 "expires": time.time() + LEASE_SECONDS}
 
     def acquire(self) -> None:
-        if not _PROCESS_WRITERS.acquire(blocking=False):
+        if not _process_writer(self.loc).acquire(blocking=False):
             raise IndexBusyError(f"the index at {self.loc} is being updated by another process; try again when it finishes")
         try:
             held = _get(self.client, self.loc, "lock")
@@ -756,7 +762,7 @@ class Lease:
                 raise IndexBusyError(f"the index at {self.loc} is being updated by another process; "
                                      "try again when it finishes")
         except BaseException:
-            _PROCESS_WRITERS.release()
+            _process_writer(self.loc).release()
             raise
         self._thread = threading.Thread(target=self._renew, name="policyqa-milvus-lease", daemon=True)
         self._thread.start()
@@ -787,7 +793,7 @@ class Lease:
         except Exception:
             pass  # it expires
         finally:
-            _PROCESS_WRITERS.release()
+            _process_writer(self.loc).release()
 
 
 @dataclass
