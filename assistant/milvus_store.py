@@ -209,7 +209,7 @@ def _failure(loc: MilvusLocation, exc: BaseException) -> AssistantError:
             "that may use this database; nothing was changed")
     if "database" in low and ("not" in low or "exist" in low):
         return IndexMissingError(f"the Milvus server at {loc} has no such database: create it, or name another in the address")
-    if any(w in low for w in ("connect", "unavailable", "timeout", "deadline", "refused", "resolve", "fail to", "failed to")):
+    if any(w in low for w in ("connect", "unavailable", "timeout", "timed out", "deadline", "refused", "resolve")):
         return IndexUnavailableError(
             f"cannot reach Milvus at {loc} ({_short(text)}): start it or check the address and port; "
             "nothing was changed")

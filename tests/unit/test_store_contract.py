@@ -82,6 +82,8 @@ def test_build_and_load(built, encoder, corpus):
     hits = qa.search("what obstacles block migrant citizenization?", k=5)
     assert len(hits) == 5 and hits[0].doc_id == "000_00d9ca38244840a4"
     assert qa.ask("what obstacles block migrant citizenization?").citations
+    docs = qa.as_langchain_retriever(k=3, since="2020").invoke("rural pension gap")
+    assert len(docs) == 3 and all(d.metadata["doc_id"] in ids(qa) for d in docs)
 
 
 def test_both_stores_give_the_same_hits(corpus, encoder, tmp_path):
