@@ -212,6 +212,22 @@ def test_an_index_built_with_another_model_is_refused_and_kept(built, encoder, c
     assert len(whole(Assistant.load(built, encoder=encoder))) == 5
 
 
+def test_an_index_built_with_other_settings_is_refused_by_add_and_rebuilt_by_build(built, encoder, corpus, new_file,
+                                                                                   monkeypatch):
+    """Documents chunked by another version of the code cannot be mixed with new ones: add says to
+    rebuild, and a build re-chunks everything into a new version (the old one serves until then)."""
+    from assistant import indexing
+
+    monkeypatch.setattr(indexing, "INGEST_VERSION", indexing.INGEST_VERSION + 1000)
+    with pytest.raises(IndexIncompatibleError, match="another model or settings: rebuild it with `policyqa build"):
+        Assistant.load(built, encoder=encoder).add([new_file])
+    assert len(whole(Assistant.load(built, encoder=encoder))) == 5
+    encoder.calls.clear()
+    report = Assistant.build(corpus, built, encoder=encoder)
+    assert report.changed and report.embedded == report.passages and encoder.calls
+    assert Assistant.load(built, encoder=encoder).manifest["ingest_version"] == indexing.INGEST_VERSION
+
+
 def test_missing_index(kind, tmp_path, encoder):
     where = tmp_path / "nothing" if kind == "folder" else f"milvus-lite:{tmp_path / 'nothing'}"
     with pytest.raises(IndexMissingError, match="policyqa build"):
