@@ -144,9 +144,11 @@ def corpora(names: list[str] | None = None) -> Iterator[Corpus]:
             yield c
 
 
-def load_index(corpus: Corpus, quiet: bool = True):
-    """The corpus's built index (built, or brought up to date, first)."""
+def load_index(corpus: Corpus, quiet: bool = True, index: str | Path | None = None):
+    """The corpus's built index (built, or brought up to date, first): in ``corpus.index``, or in
+    ``index`` (any location the product takes, e.g. ``milvus-lite:PATH``)."""
     from assistant import Assistant
 
-    Assistant.build(corpus.documents, corpus.index, progress=not quiet)
-    return Assistant.load(corpus.index)
+    where = corpus.index if index is None else index
+    Assistant.build(corpus.documents, where, progress=not quiet)
+    return Assistant.load(where)

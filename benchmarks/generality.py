@@ -2,17 +2,22 @@
 
     .venv/bin/python benchmarks/generality.py                       # heldout splits, every corpus
     .venv/bin/python benchmarks/generality.py --split tune --corpora covidqa,squad2
+    .venv/bin/python benchmarks/generality.py --corpora seeds,covidqa --store milvus-lite
 
 Each corpus's index is built once into benchmarks/out/idx/ (SciFact takes about ten minutes the
 first time). Prints a Markdown table and writes benchmarks/results/generality.json (with the
 machine, the commit and the load); per-question outcomes go to benchmarks/out/generality/ for
-reading the failures.
+reading the failures. ``--store milvus-lite`` builds each corpus into
+``milvus-lite:benchmarks/out/idx-milvus/<name>`` instead (with ``POLICYQA_MILVUS_LEXICAL=milvus``:
+``<name>-milvus-bm25``, Milvus's own BM25) and writes benchmarks/results/generality_milvus.json,
+never the folder store's figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -23,15 +28,30 @@ from assistant.evaluation import AnswerTarget, evaluate_beir, load_beir
 
 OUT = ROOT / "benchmarks" / "out" / "generality"
 RESULTS = ROOT / "benchmarks" / "results" / "generality.json"
+MILVUS_INDEXES = ROOT / "benchmarks" / "out" / "idx-milvus"
 
 
-def measure(corpus: Corpus, split: str, limit: int | None = None) -> dict:
-    qa = load_index(corpus)
+def store_label(store: str) -> str:
+    """The store as the results name it: "folder", "milvus-lite", or "milvus-lite+milvus-bm25"."""
+    milvus_bm25 = store != "folder" and os.environ.get("POLICYQA_MILVUS_LEXICAL", "").strip() == "milvus"
+    return store + ("+milvus-bm25" if milvus_bm25 else "")
+
+
+def location(corpus: Corpus, store: str) -> str | None:
+    """Where ``store`` keeps the corpus's index (None: the folder store's own, corpus.index)."""
+    if store == "folder":
+        return None
+    suffix = "-milvus-bm25" if store_label(store).endswith("+milvus-bm25") else ""
+    return f"milvus-lite:{MILVUS_INDEXES / (corpus.name + suffix)}"
+
+
+def measure(corpus: Corpus, split: str, limit: int | None = None, store: str = "folder") -> dict:
+    qa = load_index(corpus, index=location(corpus, store))
     if corpus.beir is not None:
         queries, qrels = load_beir(corpus.beir, "test")
         t0 = time.perf_counter()
         result = evaluate_beir(queries, qrels, qa.search_documents)
-        return {"corpus": corpus.name, "split": "test", **result, "seconds": round(time.perf_counter() - t0, 1)}
+        return {"corpus": corpus.name, "split": "test", "store": store_label(store), **result, "seconds": round(time.perf_counter() - t0, 1)}
     questions = corpus.questions(split)
     answerable, unanswerable = questions.answerable[:limit], questions.unanswerable[:limit]
     text = lambda d: qa.document(d).text  # noqa: E731
@@ -55,8 +75,9 @@ def measure(corpus: Corpus, split: str, limit: int | None = None) -> dict:
         times.append(time.perf_counter() - t0)
         refused.append({"question": u, "refused": not a.answered,
                         "first_quote": a.citations[0].quote if a.citations else ""})
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / f"{corpus.name}_{split}.jsonl").open("w", encoding="utf-8") as f:
+    out = OUT if store == "folder" else OUT.with_name(f"generality-{store_label(store)}")
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / f"{corpus.name}_{split}.jsonl").open("w", encoding="utf-8") as f:
         for r in rows + refused:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     n, m = max(1, len(rows)), max(1, len(refused))
@@ -65,7 +86,8 @@ def measure(corpus: Corpus, split: str, limit: int | None = None) -> dict:
         return round(sum(1 for r in rows if pred(r)) / n, 4)
 
     return {
-        "corpus": corpus.name, "split": split, "answerable": len(rows), "unanswerable": len(refused),
+        "corpus": corpus.name, "split": split, "store": store_label(store),
+        "answerable": len(rows), "unanswerable": len(refused),
         "hit@1": share(lambda r: r["rank"] == 1), "hit@5": share(lambda r: r["rank"] is not None and r["rank"] <= 5),
         "mrr": round(sum(1 / r["rank"] for r in rows if r["rank"]) / n, 4),
         "evidence@1": share(lambda r: r["evidence_at"] == 1),
@@ -98,23 +120,29 @@ def main() -> None:
     ap.add_argument("--split", default="heldout", choices=("tune", "heldout"))
     ap.add_argument("--corpora", help="comma-separated names (default: all): " + ", ".join(c.name for c in CORPORA))
     ap.add_argument("--limit", type=int, help="at most this many questions of each kind (a quick look)")
-    ap.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/generality.json")
+    ap.add_argument("--store", default="folder", choices=("folder", "milvus-lite"),
+                    help="where each corpus's index lives (milvus-lite: benchmarks/out/idx-milvus/<name>, "
+                         "results in generality_milvus.json)")
+    ap.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = ap.parse_args()
     names = args.corpora.split(",") if args.corpora else None
-    m = machine()
+    m = machine(() if args.store == "folder" else ("pymilvus", "milvus-lite"))
     print(describe(m))
+    print(f"store: {store_label(args.store)}")
     results = []
     for corpus in corpora(names):
         t0 = time.perf_counter()
-        results.append(measure(corpus, args.split, args.limit))
+        results.append(measure(corpus, args.split, args.limit, args.store))
         print(f"{corpus.name}: {time.perf_counter() - t0:.0f} s", flush=True)
     print(table(results))
     if not args.no_write and not args.limit:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        old = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-        runs = {r["corpus"] + "/" + r["split"]: r for r in old.get("results", [])}
-        runs.update({r["corpus"] + "/" + r["split"]: {**r, "commit": m["commit"]} for r in results})
-        RESULTS.write_text(json.dumps({"machine": m, "results": list(runs.values())}, indent=2) + "\n")
+        path = RESULTS if args.store == "folder" else RESULTS.with_name("generality_milvus.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old = json.loads(path.read_text()) if path.is_file() else {}
+        key = lambda r: "/".join((r["corpus"], r["split"]) + (() if args.store == "folder" else (r["store"],)))  # noqa: E731
+        runs = {key(r): r for r in old.get("results", [])}
+        runs.update({key(r): {**r, "commit": m["commit"]} for r in results})
+        path.write_text(json.dumps({"machine": m, "results": list(runs.values())}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
