@@ -14,9 +14,19 @@ from assistant.evaluation import evaluate_answers, load_jsonl, load_questions
 pytestmark = pytest.mark.e2e
 DATA = Path(__file__).resolve().parents[1] / "data"
 
-# Floors a little under the figures of BENCHMARKS.md (the generality table): a fall below one is
-# a regression to explain, not noise.
-SET_FLOORS = {"evidence@1": 0.45, "evidence@3": 0.6, "false_abstentions": 0.15, "correct_abstentions": 0.4}
+# Floors a little under the figures measured at the committed answer model (BENCHMARKS.md): a fall
+# below one is a regression to explain, not noise. Pooled over the 51 blind sets (1,946 answerable,
+# 1,226 unanswerable: 0.832 / 0.883 / 0.047 / 0.790 at 36e0f20), and a looser floor for each set,
+# whose 40 or so questions move a figure by 0.025 each.
+BLIND_SETS = [f"blind{n}" for n in ("", 2, 3, 4, *range(6, 52))]
+POOLED_FLOORS = {"evidence@1": 0.80, "evidence@3": 0.85, "false_abstentions": 0.07, "correct_abstentions": 0.75}
+SET_FLOORS = {"evidence@1": 0.5, "evidence@3": 0.6, "false_abstentions": 0.3, "correct_abstentions": 0.5}
+
+
+def _short(m):
+    return (m["false_abstentions"] > SET_FLOORS["false_abstentions"]
+            or m["correct_abstentions"] < SET_FLOORS["correct_abstentions"]
+            or any(m[k] < SET_FLOORS[k] for k in ("evidence@1", "evidence@3")))
 
 
 def _measure(qa, name):
@@ -30,21 +40,27 @@ def test_answer_metrics_floor(real_qa):
     unanswerable = [r["question"] for r in load_jsonl(DATA / "unanswerable.jsonl")]
     m = evaluate_answers(questions, unanswerable, real_qa.ask, lambda d: real_qa.document(d).text)
     assert m["quote_mismatches"] == 0
-    assert m["false_abstentions"] <= 0.05, m
-    assert m["correct_abstentions"] >= 0.6, m
-    assert m["evidence@1"] >= 0.7 and m["evidence@3"] >= 0.8, m
+    assert m["false_abstentions"] <= 0.10, m
+    assert m["correct_abstentions"] >= 0.8, m
+    assert m["evidence@1"] >= 0.8 and m["evidence@3"] >= 0.82, m
     # Joined quotes stay quotations: evidence@1 must not come from quoting whole passages.
     assert 100 < m["first_quote_chars"] <= MAX_JOINED_QUOTE and m["citations_per_answer"] >= 1.5, m
 
 
-@pytest.mark.parametrize("name", [f"blind{n}" for n in ("", 2, 3, 4, *range(6, 52))])
-def test_blind_set_floor(real_qa, name):
-    """Questions written apart from tuning (BENCHMARKS.md gives each set's figures)."""
-    m = _measure(real_qa, name)
-    assert m["quote_mismatches"] == 0
-    assert m["evidence@1"] >= SET_FLOORS["evidence@1"] and m["evidence@3"] >= SET_FLOORS["evidence@3"], m
-    assert m["false_abstentions"] <= SET_FLOORS["false_abstentions"], m
-    assert m["correct_abstentions"] >= SET_FLOORS["correct_abstentions"], m
+def test_blind_sets_floor(real_qa):
+    """Questions written apart from tuning: pooled floors over every set, and a floor per set."""
+    measured = {name: _measure(real_qa, name) for name in BLIND_SETS}
+    assert all(m["quote_mismatches"] == 0 for m in measured.values())
+    answerable = sum(m["answerable"] for m in measured.values())
+    unanswerable = sum(m["unanswerable"] for m in measured.values())
+    pooled = {k: sum(m[k] * m["answerable"] for m in measured.values()) / answerable
+              for k in ("evidence@1", "evidence@3", "false_abstentions")}
+    pooled["correct_abstentions"] = sum(m["correct_abstentions"] * m["unanswerable"] for m in measured.values()) / unanswerable
+    assert pooled["evidence@1"] >= POOLED_FLOORS["evidence@1"], pooled
+    assert pooled["evidence@3"] >= POOLED_FLOORS["evidence@3"], pooled
+    assert pooled["false_abstentions"] <= POOLED_FLOORS["false_abstentions"], pooled
+    assert pooled["correct_abstentions"] >= POOLED_FLOORS["correct_abstentions"], pooled
+    assert not {name: m for name, m in measured.items() if _short(m)}
 
 
 def test_answerable(real_qa):
