@@ -26,7 +26,7 @@ from .chunking import ChunkSettings
 from .compose import NOT_COVERED, compose
 from .encoder import Encoder, build_encoder, default_encoder, query_encoder
 from .errors import AssistantError, CorpusError, IndexIncompatibleError, IndexMissingError, InputError
-from .indexing import BuildReport, add_documents, build_index, corpus_is_current, remove_documents
+from .indexing import BuildReport, add_documents, build_index, compatible, corpus_is_current, default_settings, remove_documents
 from .ingest import read_corpus
 from .lexical import LexicalIndex
 from .locations import MilvusLocation
@@ -540,8 +540,8 @@ def _is_current(root: Path | MilvusLocation, corpus: Path, encoder: Encoder | No
         manifest = read_manifest(live_generation(root))
     except AssistantError:
         return False
-    name = encoder.name if encoder is not None else default_encoder().name
-    if manifest.get("model", {}).get("name") != name:
+    # Another model, chunking or ingest version: a build would rebuild it, so it is stale.
+    if not compatible(manifest, encoder if encoder is not None else default_encoder(), default_settings(corpus)):
         return False
     try:
         parsed = read_corpus(corpus)

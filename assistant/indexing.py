@@ -51,7 +51,9 @@ class _DocPart:
     sentence_vectors: np.ndarray | None = None
 
 
-def _compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bool:
+def compatible(manifest: dict, encoder: Encoder, settings: ChunkSettings) -> bool:
+    """Whether an index with this manifest was built with this model, these chunk settings and
+    this ingest version (otherwise it is rebuilt, not updated)."""
     return (
         manifest.get("model", {}).get("name") == encoder.name
         and manifest.get("model", {}).get("dim") == encoder.dim
@@ -67,7 +69,7 @@ def _live_manifest(root: Path, encoder: Encoder, settings: ChunkSettings) -> tup
         manifest = store.read_manifest(gen)
     except AssistantError:
         return None
-    return (gen, manifest) if _compatible(manifest, encoder, settings) else None
+    return (gen, manifest) if compatible(manifest, encoder, settings) else None
 
 
 def _previous_parts(gen: Path) -> dict[str, _DocPart] | None:
@@ -484,7 +486,7 @@ def _update_milvus(
         report(Progress("planning"))
         _ensure_query_model(loc.local_root, encoder)
         live = writer.live()
-        if live is not None and not _compatible(live[1], encoder, settings):
+        if live is not None and not compatible(live[1], encoder, settings):
             if require_live:
                 raise IndexIncompatibleError(
                     f"the index at {loc} was built with another model or settings: rebuild it with "

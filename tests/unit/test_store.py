@@ -186,3 +186,17 @@ def test_only_sentences_are_embedded_and_a_passage_is_their_mean(tmp_path, encod
     assert np.allclose(qa._retriever.dense_index.reconstruct(0), mean / np.linalg.norm(mean), atol=1e-6)
     hits = qa.search("where do returning migrant workers go?", k=1)
     assert hits and hits[0].doc_id == "memo"
+
+
+def test_the_default_index_is_rebuilt_when_an_older_ingest_built_it(corpus, fake_index, encoder, monkeypatch):
+    """An upgrade that changes how documents are read (INGEST_VERSION) rebuilds the default index
+    on load, as `build` would, rather than serving the old passages."""
+    monkeypatch.setenv("POLICYQA_CORPUS", str(corpus))
+    monkeypatch.setenv("POLICYQA_INDEX", str(fake_index))
+    assert Assistant.load(encoder=encoder).path == store.resolve_generation(fake_index)  # current: loaded as is
+    gen = store.resolve_generation(fake_index)
+    manifest = json.loads((gen / store.MANIFEST).read_text())
+    (gen / store.MANIFEST).write_text(json.dumps({**manifest, "ingest_version": manifest["ingest_version"] - 1}))
+    rebuilt = Assistant.load(encoder=encoder)
+    assert rebuilt.path != gen
+    assert store.read_manifest(rebuilt.path)["ingest_version"] == manifest["ingest_version"]
