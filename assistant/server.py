@@ -816,19 +816,28 @@ _GENERATIONS: dict[Path, dict] = {}  # the documents of the last generations ask
 _GENERATIONS_LOCK = threading.Lock()
 
 
-def _generation_documents(folder: Path) -> dict:
-    if not (folder / store.MANIFEST).is_file():
-        raise FileNotFoundError(folder)  # pruned: its cached documents are not served either
+def _cached_documents(key: Path, read) -> dict:
+    """A generation's documents from the cache of the last ones asked for, else ``read()``."""
     with _GENERATIONS_LOCK:
-        if folder in _GENERATIONS:
-            return _GENERATIONS[folder]
-    store.read_manifest(folder)  # a whole generation, or an error
-    docs = store.read_documents(folder)
+        if key in _GENERATIONS:
+            return _GENERATIONS[key]
+    docs = read()
     with _GENERATIONS_LOCK:
         if len(_GENERATIONS) >= store.KEEP_GENERATIONS:
             _GENERATIONS.pop(next(iter(_GENERATIONS)))
-        _GENERATIONS[folder] = docs
+        _GENERATIONS[key] = docs
     return docs
+
+
+def _generation_documents(folder: Path) -> dict:
+    if not (folder / store.MANIFEST).is_file():
+        raise FileNotFoundError(folder)  # pruned: its cached documents are not served either
+
+    def read() -> dict:
+        store.read_manifest(folder)  # a whole generation, or an error
+        return store.read_documents(folder)
+
+    return _cached_documents(folder, read)
 
 
 def _version_documents(location, generation: str) -> dict:
@@ -838,16 +847,7 @@ def _version_documents(location, generation: str) -> dict:
     version = milvus_store.version_named(location, generation)
     if version is None:
         raise FileNotFoundError(generation)  # no longer kept
-    key = Path(f"/milvus/{location}/{generation}")
-    with _GENERATIONS_LOCK:
-        if key in _GENERATIONS:
-            return _GENERATIONS[key]
-    docs = milvus_store.read_documents(version)
-    with _GENERATIONS_LOCK:
-        if len(_GENERATIONS) >= store.KEEP_GENERATIONS:
-            _GENERATIONS.pop(next(iter(_GENERATIONS)))
-        _GENERATIONS[key] = docs
-    return docs
+    return _cached_documents(Path(f"/milvus/{location}/{generation}"), lambda: milvus_store.read_documents(version))
 
 
 class _Gone(AssistantError):
