@@ -162,6 +162,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-verifier", action="store_true", help="train the answer verifier on the pool part first")
     ap.add_argument("--epochs", type=float, default=2.0, help="verifier training epochs (default 2)")
+    ap.add_argument("--verify-top", type=int, help="candidates the verifier reads at question time (default: as it was trained)")
     ap.add_argument("--limit", type=int, help="at most this many questions of each kind per corpus and part (a quick look)")
     ap.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     args = ap.parse_args()
@@ -186,11 +187,12 @@ def main() -> None:
     from assistant.verifier import Verifier
 
     verifier = Verifier()
+    verify_top = args.verify_top or VERIFY_TOP
 
     # 3. on the stack part: the verifier reads; rerank and coverage are fitted
     stack = [it for it in items if it.part == "stack"]
     for it in stack:
-        it.verifier = verified(it.first, verifier, it.gathered.question.focus, it.gathered.candidates, VERIFY_TOP)
+        it.verifier = verified(it.first, verifier, it.gathered.question.focus, it.gathered.candidates, verify_top)
     rerank = fit_rerank(stack)
     for it in stack:
         it.scores = Scores(reranked(rerank, it.first, it.verifier), it.verifier) if len(it.labels) else Scores(np.zeros(0), np.zeros(0))
@@ -234,7 +236,7 @@ def main() -> None:
     }
     print(json.dumps(fitted, indent=1))
     print(f"keep_ratio {keep_ratio}, threshold {threshold:.3f}")
-    model = AnswerModel(evidence, rerank, cover, VERIFY_TOP, float(keep_ratio), float(threshold), fitted)
+    model = AnswerModel(evidence, rerank, cover, verify_top, float(keep_ratio), float(threshold), fitted)
     if not args.dry_run and not args.limit:
         model.save()
         print("wrote assistant/data/answer_model.json")
