@@ -26,7 +26,9 @@ from .progress import Progress, ProgressFn
 from .types import Document
 
 # Bump when parsing changes what a file turns into: indexes built before are then stale.
-INGEST_VERSION = 2  # 2: a provision or a short sentence ends the head; "Author(s): Family, Given" bylines
+# 2: a provision or a short sentence ends the head; "Author(s): Family, Given" bylines
+# 3: the citation forms of laws, bills and courts ("S.Con.Res. 33") do not end sentences
+INGEST_VERSION = 3
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024

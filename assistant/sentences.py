@@ -10,7 +10,10 @@ input (uploaded files, fuzzed text). Rules, in order:
 * ``.``, ``!``, ``?`` (with closing quotes or brackets) followed by white space
   and a capital, digit, quote or bracket ends a sentence, unless the word before
   the full stop is a known abbreviation ("No.", "Dr.", "Vol.", "e.g."), an
-  initial ("Y.L."), or a number ("3.5%" has no space, so it never splits).
+  initial ("Y.L."), or a number ("3.5%" has no space, so it never splits);
+* nor before a number when the word before the full stop is a short capitalised
+  abbreviation or holds dots of its own: the citation forms of laws, bills and
+  courts ("34 Stat. 768", "S.Con.Res. 33", "(E.O.) 14285", "(1st Cir. 2025)").
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ _ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof sr jr st mt no nos vol vols fig figs eq eqs art arts sec ch chap pp p para
     e.g i.e etc vs cf al approx dept est govt inc ltd co corp univ assn jan feb mar apr jun jul aug
-    sep sept oct nov dec u.s u.k u.n p.r.c a.m p.m rev gen col capt lt sgt hon
+    sep sept oct nov dec u.s u.k u.n p.r.c a.m p.m rev gen col capt lt sgt hon cl pt pts
     """.split()
 )
 
@@ -35,7 +38,12 @@ def _break_pattern() -> str:
     ends = r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))"
     not_abbr = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in sorted(_ABBREVIATIONS))
     not_initial = r"(?<!\b[A-Z]\.)"
-    return ends + not_abbr + not_initial + r"[ \t]+(?=[\"'“‘(\[]*[A-Z0-9\u4e00-\u9fff])"
+    # "Stat. 768", "Cir. 2025", "S.Rept. 119-51": a number after such a word continues the citation
+    # (look-behinds must be fixed-width: one per word length)
+    citation_words = [rf"(?<=\b[A-Z][a-z]{{{n}}}\.)" for n in (1, 2, 3)]
+    citation_words += [rf"(?<=\.[A-Za-z]{{{n}}}\.{b})" for n in range(1, 7) for b in ("", r"\)")]
+    not_citation = rf"(?!(?:{'|'.join(citation_words)})[ \t]+\(?\d)"
+    return ends + not_abbr + not_initial + not_citation + r"[ \t]+(?=[\"'“‘(\[]*[A-Z0-9\u4e00-\u9fff])"
 
 
 SENTENCE_BREAK = _break_pattern()

@@ -57,3 +57,20 @@ def test_empty_and_whitespace():
 ])
 def test_is_question(sentence, asks):
     assert is_question(sentence) is asks
+
+
+def test_citations_of_laws_bills_and_courts_do_not_end_sentences():
+    text = (
+        "The Senate adopted S.Con.Res. 33 by a vote of 50-48. See 34 Stat. 768 (1906). "
+        "The court agreed (1st Cir. 2025). The President issued Executive Order (E.O.) 14285 in April. "
+        "It rose in 2019. 33 people came. The U.S. case differs."
+    )
+    assert split(text) == [
+        "The Senate adopted S.Con.Res. 33 by a vote of 50-48.",
+        "See 34 Stat. 768 (1906).",
+        "The court agreed (1st Cir. 2025).",
+        "The President issued Executive Order (E.O.) 14285 in April.",
+        "It rose in 2019.",
+        "33 people came.",
+        "The U.S. case differs.",
+    ]
