@@ -82,9 +82,15 @@ def test_own_tokenizer_matches_bm25s(corpus):
     from assistant.ingest import read_corpus
 
     texts = [p.document.text for p in read_corpus(corpus)] + ["Hukou's 2.5% rise — what's NEW? e-commerce", ""]
-    expected = bm25s.tokenize(texts, stopwords=sorted(lexical._stopwords()), stemmer=lexical._stemmer(),
-                              return_ids=False, show_progress=False)
+    expected = bm25s.tokenize([t.replace("_", " ") for t in texts], stopwords=sorted(lexical._stopwords()),
+                              stemmer=lexical._stemmer(), return_ids=False, show_progress=False)
     assert lexical.tokenize(texts) == expected
+
+
+def test_markdown_emphasis_does_not_hide_a_word():
+    from assistant import lexical
+
+    assert lexical.tokenize(["largely _funded_ by __taxes__"]) == lexical.tokenize(["largely funded by taxes"])
 
 
 def test_segment_argmax_matches_a_loop():
