@@ -23,6 +23,7 @@ from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError, DocumentExistsError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
+from .lexical import matching_text
 from .lexical import LexicalIndex
 from .locations import MilvusLocation
 from .progress import Progress, ProgressFn, reporting, silent
@@ -173,7 +174,7 @@ def _embed(texts: list[str], encoder: Encoder, report: ProgressFn) -> np.ndarray
         report(Progress("embedding", done, len(texts), "text"))
 
     report(Progress("embedding", 0, len(texts), "text"))
-    out = encoder.encode(texts, progress=embedded)
+    out = encoder.encode([matching_text(t) for t in texts], progress=embedded)
     if done < len(texts):  # an encoder that does not report its batches
         report(Progress("embedding", len(texts), len(texts), "text"))
     return out

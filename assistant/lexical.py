@@ -40,11 +40,23 @@ def _stopwords() -> frozenset[str]:
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
+# Typographic ligatures that PDF text layers keep ("beneﬁts"): one code point where the words
+# have two or three letters, so neither BM25 nor the encoder's wordpieces would match them.
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+
+
+def matching_text(text: str) -> str:
+    """The text as it is matched (tokenized, embedded, verified): ligatures spelt out. Quotes
+    and spans always come from the document's own text."""
+    return text.translate(_LIGATURES)
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased word stems without stop words, as BM25 indexes them. An underscore separates
     words (where bm25s keeps it in one): Markdown emphasis, "_funded_", is the word "funded"."""
     stop, stem = _stopwords(), _stemmer().stemWords
-    return [stem([w for w in _TOKEN.findall(text.lower().replace("_", " ")) if w not in stop]) for text in texts]
+    return [stem([w for w in _TOKEN.findall(matching_text(text).lower().replace("_", " ")) if w not in stop])
+            for text in texts]
 
 
 def content_stems(words: Sequence[str]) -> list[str | None]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .encoder import model_path
 from .errors import AssistantError
+from .lexical import matching_text
 
 VERIFIER_FILE = Path(__file__).resolve().parent / "data" / "verifier.onnx"
 VERIFIER_INFO = VERIFIER_FILE.with_suffix(".json")
@@ -56,7 +57,7 @@ class Verifier:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
-            encoded = self._tokenizer.encode_batch([(question, s) for s in sentences])
+            encoded = self._tokenizer.encode_batch([(question, matching_text(s)) for s in sentences])
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         types = np.array([e.type_ids for e in encoded], dtype=np.int64)

@@ -82,7 +82,7 @@ def test_own_tokenizer_matches_bm25s(corpus):
     from assistant.ingest import read_corpus
 
     texts = [p.document.text for p in read_corpus(corpus)] + ["Hukou's 2.5% rise — what's NEW? e-commerce", ""]
-    expected = bm25s.tokenize([t.replace("_", " ") for t in texts], stopwords=sorted(lexical._stopwords()),
+    expected = bm25s.tokenize([lexical.matching_text(t).replace("_", " ") for t in texts], stopwords=sorted(lexical._stopwords()),
                               stemmer=lexical._stemmer(), return_ids=False, show_progress=False)
     assert lexical.tokenize(texts) == expected
 
@@ -210,3 +210,9 @@ def test_labelled_evidence_is_found_up_to_quotes_dashes_spaces_and_case():
         evidence_span(text, "not in the text")
     with pytest.raises(InputError):
         evidence_span(text, "   ")
+
+
+def test_ligatures_are_spelt_out_for_matching():
+    from assistant import lexical
+
+    assert lexical.tokenize(["the program’s beneﬁts and ﬂows"]) == lexical.tokenize(["the program’s benefits and flows"])
