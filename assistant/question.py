@@ -199,7 +199,8 @@ def source_words(text: str) -> str:
 
 _ASKS_AUTHOR = re.compile(
     r"\b(who (wrote|authored|is the author|are the authors)|authors?\b(?!\s+(say|says|argue|think|suggest|propose|find))"
-    r"|written by|affiliat\w*|which (university|institute|institution|organi[sz]ation)|where do (the )?authors)", re.I)
+    r"|written by|affiliat\w*|which (university|institute|institution|organi[sz]ation|school|college|department|faculty)"
+    r"|where do (the )?authors|\b(?-i:[A-Z])\w*['’]s\s+(job |official |academic )?(title|position|post|role|job)\b)", re.I)
 
 
 def without_source(text: str, about_authors: bool) -> str:

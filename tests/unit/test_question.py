@@ -53,6 +53,8 @@ def test_questions_about_authors():
     assert parse("Who wrote the paper on talent flow?").about_authors
     assert parse("Which university are the authors from?").about_authors
     assert not parse("What do the authors say about land?").about_authors
+    assert parse("What is Zhang Yi's title and which school is he at?").about_authors
+    assert not parse("What is the program's role in funding?").about_authors
 
 
 def test_a_follow_up_borrows_the_topic_of_the_conversation():
