@@ -23,8 +23,7 @@ from .encoder import Encoder, has_onnx, onnx_folder
 from .errors import AssistantError, DocumentExistsError, IndexCorruptError, IndexIncompatibleError, IndexMissingError, InputError
 from .ingest import INGEST_VERSION, ParsedDocument, is_beir, read_corpus, read_paths
 from .lexical import SETTINGS as LEXICAL_SETTINGS
-from .lexical import matching_text
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, matching_text
 from .locations import MilvusLocation
 from .progress import Progress, ProgressFn, reporting, silent
 from .sentences import split_spans
