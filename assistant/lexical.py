@@ -42,7 +42,9 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 # Typographic ligatures that PDF text layers keep ("beneﬁts"): one code point where the words
 # have two or three letters, so neither BM25 nor the encoder's wordpieces would match them.
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+_SPELT_OUT = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+_LIGATURES = str.maketrans(_SPELT_OUT)
+_FOR_TOKENS = str.maketrans({**_SPELT_OUT, "_": " "})  # one pass for BM25: ligatures, and underscores as spaces
 
 
 def matching_text(text: str) -> str:
@@ -55,8 +57,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased word stems without stop words, as BM25 indexes them. An underscore separates
     words (where bm25s keeps it in one): Markdown emphasis, "_funded_", is the word "funded"."""
     stop, stem = _stopwords(), _stemmer().stemWords
-    return [stem([w for w in _TOKEN.findall(matching_text(text).lower().replace("_", " ")) if w not in stop])
-            for text in texts]
+    return [stem([w for w in _TOKEN.findall(text.translate(_FOR_TOKENS).lower()) if w not in stop]) for text in texts]
 
 
 def content_stems(words: Sequence[str]) -> list[str | None]:

@@ -37,6 +37,11 @@ def pair_tokenizer():
     return tok
 
 
+def as_pair(question: str, sentence: str) -> tuple[str, str]:
+    """A (question, sentence) pair as the verifier reads it, in training and at question time alike."""
+    return question, matching_text(sentence)
+
+
 class Verifier:
     def __init__(self, path: Path = VERIFIER_FILE) -> None:
         import onnxruntime
@@ -57,7 +62,7 @@ class Verifier:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         with self._lock:
-            encoded = self._tokenizer.encode_batch([(question, matching_text(s)) for s in sentences])
+            encoded = self._tokenizer.encode_batch([as_pair(question, s) for s in sentences])
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         types = np.array([e.type_ids for e in encoded], dtype=np.int64)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from common import machine
 
-from assistant.verifier import MAX_PAIR_TOKENS, VERIFIER_FILE, pair_tokenizer
+from assistant.verifier import MAX_PAIR_TOKENS, VERIFIER_FILE, as_pair, pair_tokenizer
 
 VERIFY_TOP = 6  # the first stage's best candidates the verifier reads (AnswerModel.verify_top)
 EXTRA_POSITIVES = 2  # answers the first stage ranks lower, taught too
@@ -114,7 +114,7 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
     train_pairs = pairs[len(check):]
     tok = pair_tokenizer()
     tok.no_padding()
-    encoded = tok.encode_batch([(q, s) for _, q, s, _ in train_pairs])
+    encoded = tok.encode_batch([as_pair(q, s) for _, q, s, _ in train_pairs])
     labels = torch.tensor([y for *_, y in train_pairs], dtype=torch.float32)
     share = {c: sum(1 for p in train_pairs if p[0] == c) / len(train_pairs) for c in {p[0] for p in train_pairs}}
     weights = torch.tensor([1 / math.sqrt(share[c]) for c, *_ in train_pairs], dtype=torch.float32)
@@ -175,7 +175,7 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
 
     v = Verifier(out)
     with torch.no_grad():
-        enc = tok.encode_batch([(q, s) for _, q, s, _ in check])
+        enc = tok.encode_batch([as_pair(q, s) for _, q, s, _ in check])
         full = np.concatenate([model(*tensors(enc, list(range(i, min(i + 64, len(enc)))),
                                               max(len(e.ids) for e in enc[i:i + 64]))).numpy()
                                for i in range(0, len(enc), 64)])

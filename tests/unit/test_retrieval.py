@@ -216,3 +216,23 @@ def test_ligatures_are_spelt_out_for_matching():
     from assistant import lexical
 
     assert lexical.tokenize(["the program’s beneﬁts and ﬂows"]) == lexical.tokenize(["the program’s benefits and flows"])
+
+
+def test_the_index_embeds_and_the_verifier_reads_ligatures_spelt_out():
+    import numpy as np
+
+    from assistant.indexing import _embed
+    from assistant.verifier import as_pair
+
+    seen = []
+
+    class Recording:
+        dim = 2
+
+        def encode(self, texts, progress=None):
+            seen.extend(texts)
+            return np.zeros((len(texts), 2), np.float32)
+
+    _embed(["beneﬁts ﬂow"], Recording(), lambda p: None)
+    assert seen == ["benefits flow"]
+    assert as_pair("What beneﬁts?", "The beneﬁts ﬂow.") == ("What beneﬁts?", "The benefits flow.")
