@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .lexical import tokenize
+from .lexical import matching_text, tokenize
 
 # The kinds of answer a question may ask for; the candidates' features say whether a
 # sentence holds one (candidates.py).
@@ -63,7 +63,9 @@ _NUMBER_ONE = re.compile(r"#\s?1\b|\bnumber[- ]one\b", re.I)
 
 def plain(text: str) -> str:
     """"what's" as "what is", "the #1 obstacle" as "the top obstacle" (a rank, not a figure), and
-    without a leading "roughly" or "please" ("Roughly how many …?" asks for a figure)."""
+    without a leading "roughly" or "please" ("Roughly how many …?" asks for a figure); ligatures
+    spelt out as in the documents' matching text (a question pasted from a PDF has them)."""
+    text = matching_text(text)
     return _HEDGE.sub("", _NUMBER_ONE.sub("top", _WH_IS.sub(lambda m: f"{m.group(1)} is", text)))
 
 

@@ -2,7 +2,7 @@
 says how likely the sentence is to answer it.
 
 It is the first four layers of the bundled all-MiniLM-L6-v2 with a one-unit head on their
-mean-pooled output, fine-tuned here on pooled public data (``benchmarks/train_verifier.py``, ``make train-verifier``), exported
+mean-pooled output, fine-tuned here on pooled public data (``benchmarks/verifier_training.py``, ``make train-verifier``), exported
 to ONNX with int8 weights (``assistant/data/verifier.onnx``) and run by onnxruntime: no torch at
 question time. Only the few best candidates of the first-stage scorer are read by it.
 """

@@ -70,3 +70,9 @@ def test_a_follow_up_borrows_the_topic_of_the_conversation():
 
 def test_names_in_a_question_typed_in_capitals_are_not_names():
     assert parse("WHAT IS THE HUKOU SYSTEM?").names == ()
+
+
+def test_a_question_pasted_with_ligatures_reads_as_typed():
+    pasted, typed = parse("What beneﬁts ﬂow to ﬁrms?"), parse("What benefits flow to firms?")
+    assert pasted.text == "What beneﬁts ﬂow to ﬁrms?"  # shown as the user wrote it
+    assert (pasted.wording, pasted.focus, pasted.query) == (typed.wording, typed.focus, typed.query)
