@@ -57,8 +57,8 @@ class Library:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence that may be quoted; ``quote_start`` is where its quote starts (the sentence
-    before it too, when it leans on it)."""
+    """A sentence that may be quoted; its quote is ``quote_start:quote_end``: the sentence before
+    it too when it leans on it, and what it introduces when it ends in a colon."""
 
     row: int  # sentence row
     passage_row: int
@@ -67,6 +67,7 @@ class Candidate:
     end: int
     quote_start: int
     rank: int  # its passage's rank in the retrieval hits
+    quote_end: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,30 @@ def holds_kind(text: str, kind: str) -> bool:
 
 def leans_back(sentence: str) -> bool:
     return _LEANS_BACK.match(sentence) is not None
+
+
+# A sentence that ends in a colon ("… define five discharge statuses:") says nothing until what it
+# introduces: the next sentence, and the list items after it.
+_LIST_ITEM = re.compile(r"^\s*(?:[-–•*▪◦]|\(?(?:\d{1,3}|[ivx]{1,4}|[a-z])[.)])\s", re.I)
+MAX_INTRODUCED = 800  # characters: the longest quote an introducing sentence grows to
+
+
+def leans_forward(sentence: str) -> bool:
+    return sentence.rstrip().endswith(":")
+
+
+def introduced_end(text: str, sentences: Sequence[tuple[int, int, int]], quotable: np.ndarray, row: int,
+                   last: int, quote_start: int) -> int:
+    """Where the quote of sentence ``row``, which ends in a colon, ends: after the next sentence and
+    the list items that follow it, within its passage (rows up to ``last``), within MAX_INTRODUCED
+    characters, and never over a sentence that may not be quoted (a table row, a footnote)."""
+    end = sentences[row][2]
+    for nxt in range(row + 1, last):
+        _, s, e = sentences[nxt]
+        if not quotable[nxt] or e - quote_start > MAX_INTRODUCED or (nxt > row + 1 and not _LIST_ITEM.match(text[s:e])):
+            break
+        end = e
+    return end
 
 
 def term_share(weights: dict[str, float], text: str) -> float:
@@ -184,10 +209,12 @@ def gather(
             sentence = text[s:e]
             back = srow > a and leans_back(sentence)
             quote_start = library.sentences[srow - 1][1] if back else s
+            quote_end = (introduced_end(text, library.sentences, library.quotable, srow, b, quote_start)
+                         if leans_forward(sentence) else e)
             before = text[library.sentences[srow - 1][1] : s] if srow > a else ""
             context = f"{passage.section}\n{before}{sentence}"
             around = text[max(passage.start, s - 400) : e]  # where a figure's subject is often named
-            items.append(Candidate(srow, hit.row, passage.doc_id, s, e, quote_start, rank))
+            items.append(Candidate(srow, hit.row, passage.doc_id, s, e, quote_start, rank, quote_end))
             texts.append(sentence)
             vecs.append(svecs[i])
             rows.append([

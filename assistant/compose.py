@@ -87,13 +87,13 @@ def compose(
     for point in points:
         placed = []
         for c in point:
-            s, e = c.quote_start, c.end
-            # A quote widened to the sentence before it may now cover an earlier quote, which then
-            # gives the context: quote the sentence alone (and nothing twice).
-            if any(d == c.doc_id and s < te and ts < e for d, ts, te in taken):
-                s = c.start
-                if any(d == c.doc_id and s < te and ts < e for d, ts, te in taken):
-                    continue
+            # A quote widened to the sentence before it (or to what it introduces) may now cover an
+            # earlier quote, which then gives the context: quote the sentence alone (and nothing twice).
+            span = next(((s, e) for s, e in ((c.quote_start, c.quote_end), (c.start, c.end))
+                         if not any(d == c.doc_id and s < te and ts < e for d, ts, te in taken)), None)
+            if span is None:
+                continue
+            s, e = span
             taken.append((c.doc_id, s, e))
             placed.append((c, s, e))
         if placed and not _join(placed_points, placed, documents):

@@ -17,7 +17,7 @@ DUPLICATE_COS = 0.9
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
-    return a.doc_id == b.doc_id and a.quote_start < b.end and b.quote_start < a.end
+    return a.doc_id == b.doc_id and a.quote_start < b.quote_end and b.quote_start < a.quote_end
 
 
 def choose(candidates: Candidates, probabilities: np.ndarray, keep_ratio: float,

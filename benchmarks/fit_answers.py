@@ -72,7 +72,7 @@ def collect(names: tuple[str, ...], limit: int | None) -> list[Item]:
                 g = qa.gather(q.question)
                 target = AnswerTarget(q, lambda d, qa=qa: qa.document(d).text)
                 text = {c.doc_id: qa.document(c.doc_id).text for c in g.candidates.items}
-                labels = np.array([target.in_citation(c.doc_id, c.quote_start, c.end, text[c.doc_id][c.quote_start:c.end])
+                labels = np.array([target.in_citation(c.doc_id, c.quote_start, c.quote_end, text[c.doc_id][c.quote_start:c.quote_end])
                                    for c in g.candidates.items], dtype=bool)
                 own = np.array([target.in_citation(c.doc_id, c.start, c.end, text[c.doc_id][c.start:c.end])
                                 for c in g.candidates.items], dtype=bool)

@@ -5,7 +5,8 @@ import pytest
 
 from assistant import Answer, Assistant
 from assistant import compose as compose_step
-from assistant.candidates import EVIDENCE_FEATURES, Candidate, Candidates, holds_kind, leans_back
+from assistant.candidates import (EVIDENCE_FEATURES, Candidate, Candidates, holds_kind, introduced_end, leans_back,
+                                  leans_forward)
 from assistant.compose import NOT_COVERED, compose
 from assistant.selection import MAX_QUOTES, choose
 from assistant.types import Document
@@ -15,7 +16,7 @@ def _candidates(text: str, sentences: list[str], doc_id: str = "a", vectors=None
     items, vecs = [], []
     for i, s in enumerate(sentences):
         start = text.index(s)
-        items.append(Candidate(i, 0, doc_id, start, start + len(s), start, 0))
+        items.append(Candidate(i, 0, doc_id, start, start + len(s), start, 0, start + len(s)))
         v = np.array([np.cos(i), np.sin(i)], dtype=np.float32) if vectors is None else np.asarray(vectors[i], np.float32)
         vecs.append(v / np.linalg.norm(v))
     return Candidates(tuple(items), np.zeros((len(items), len(EVIDENCE_FEATURES)), np.float32), np.array(vecs))
@@ -34,7 +35,7 @@ def test_the_same_point_in_two_documents_is_one_point_with_two_markers():
     a = _candidates("Beta comes next.", ["Beta comes next."], "a", [[1, 0]])
     b = _candidates("Beta comes next.", ["Beta comes next."], "b", [[1, 0.01]])
     c = _candidates("Gamma differs.", ["Gamma differs."], "a", [[0, 1]])
-    both = Candidates(a.items + b.items + (Candidate(2, 0, "a", 20, 34, 20, 0),),
+    both = Candidates(a.items + b.items + (Candidate(2, 0, "a", 20, 34, 20, 0, 34),),
                       np.zeros((3, len(EVIDENCE_FEATURES)), np.float32), np.concatenate([a.vectors, b.vectors, c.vectors]))
     points = choose(both, np.array([0.9, 0.89, 0.8]), keep_ratio=0.5)
     assert [[x.doc_id for x in p] for p in points] == [["a", "b"], ["a"]]
@@ -59,13 +60,33 @@ def test_side_by_side_quotes_join_in_the_documents_order_and_paragraphs_stay_apa
 
 def test_a_sentence_leaning_back_brings_the_one_before_it_once():
     text = "Huichuan promoted this work. In 2017 it was named a national base. Other things followed."
-    first = Candidate(0, 0, "a", 0, 28, 0, 0)
-    leaning = Candidate(1, 0, "a", 29, 66, 0, 0)  # its quote starts at the sentence before
+    first = Candidate(0, 0, "a", 0, 28, 0, 0, 28)
+    leaning = Candidate(1, 0, "a", 29, 66, 0, 0, 66)  # its quote starts at the sentence before
     answer = compose("q", [[first], [leaning]], {"a": _doc(text)}, [], True, ["S"])
     assert [c.quote for c in answer.citations] == [text[:66]]
     answer = compose("q", [[leaning]], {"a": _doc(text)}, [], True, ["S"])
     assert [c.quote for c in answer.citations] == [text[:66]]
     assert leans_back("In 2017 it was named a national base.") and not leans_back("Huichuan promoted the returnees.")
+
+
+def test_a_sentence_ending_in_a_colon_quotes_what_it_introduces():
+    text = ("The Armed Forces define five statuses:\n- honorable;\n- general;\n- other than honorable.\n"
+            "Each carries different benefits. A footnote line.")
+    spans, start = [], 0
+    for piece in ("The Armed Forces define five statuses:", "- honorable;", "- general;", "- other than honorable.",
+                  "Each carries different benefits.", "A footnote line."):
+        start = text.index(piece, start)
+        spans.append((0, start, start + len(piece)))
+    quotable = np.array([True, True, True, True, True, False])
+    assert leans_forward(text[spans[0][1]:spans[0][2]]) and not leans_forward(text[spans[4][1]:spans[4][2]])
+    end = introduced_end(text, spans, quotable, 0, len(spans), 0)
+    assert text[:end] == "The Armed Forces define five statuses:\n- honorable;\n- general;\n- other than honorable."
+    # the next sentence always joins; prose after it does not; a sentence that may not be quoted never does
+    assert introduced_end(text, spans, quotable, 3, len(spans), spans[3][1]) == spans[4][2]
+    assert introduced_end(text, spans, np.array([True, False] + [True] * 4), 0, len(spans), 0) == spans[0][2]
+    item = Candidate(0, 0, "a", 0, spans[0][2], 0, 0, end)
+    answer = compose("q", [[item]], {"a": _doc(text)}, [], True, ["S"])
+    assert [c.quote for c in answer.citations] == [text[:end]]
 
 
 def test_a_refusal_says_so_and_keeps_the_passages():
@@ -130,7 +151,7 @@ def test_table_rows_and_footnotes_stay_searchable_but_are_never_quoted(tmp_path,
 def test_passages_are_shown_in_the_order_of_the_evidence_they_hold():
     from assistant.selection import passage_order
 
-    items = tuple(Candidate(i, row, "a", 10 * i, 10 * i + 5, 10 * i, rank) for i, (row, rank) in enumerate([(7, 0), (3, 1), (3, 1), (9, 2)]))
+    items = tuple(Candidate(i, row, "a", 10 * i, 10 * i + 5, 10 * i, rank, 10 * i + 5) for i, (row, rank) in enumerate([(7, 0), (3, 1), (3, 1), (9, 2)]))
     cands = Candidates(items, np.zeros((4, len(EVIDENCE_FEATURES)), np.float32), np.zeros((4, 2), np.float32))
     # passage 3 holds the best-scored sentence; passage 9 was not read by the verifier (0)
     assert passage_order([7, 3, 9, 4], cands, np.array([0.2, 0.1, 0.8, 0.0]), 4) == [3, 7, 9, 4]

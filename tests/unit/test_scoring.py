@@ -70,7 +70,7 @@ def test_the_verifier_reads_only_the_first_rankings_best_and_the_rest_score_noth
     from assistant.candidates import Candidate, Candidates
 
     sentences = ("a", "bbb", "cc", "dddd")
-    items = tuple(Candidate(i, 0, "d", 0, len(x), 0, 0) for i, x in enumerate(sentences))
+    items = tuple(Candidate(i, 0, "d", 0, len(x), 0, 0, len(x)) for i, x in enumerate(sentences))
     cands = Candidates(items, np.zeros((4, len(EVIDENCE_FEATURES))), np.zeros((4, 2)), sentences)
     first = np.array([0.1, 3.0, 2.0, -1.0])
     reader = Reader()
