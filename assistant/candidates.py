@@ -126,17 +126,32 @@ def leans_forward(sentence: str) -> bool:
 
 
 def introduced_end(text: str, sentences: Sequence[tuple[int, int, int]], quotable: np.ndarray, row: int,
-                   last: int, quote_start: int) -> int:
+                   following: Sequence[int], quote_start: int) -> int:
     """Where the quote of sentence ``row``, which ends in a colon, ends: after the next sentence and
-    the list items that follow it, within its passage (rows up to ``last``), within MAX_INTRODUCED
-    characters, and never over a sentence that may not be quoted (a table row, a footnote)."""
+    the list items that follow it (``following``: the sentence rows after it, in document order),
+    within MAX_INTRODUCED characters, and never over a sentence that may not be quoted (a table
+    row, a footnote) or over text that is no sentence (a heading)."""
     end = sentences[row][2]
-    for nxt in range(row + 1, last):
+    for n, nxt in enumerate(following):
         _, s, e = sentences[nxt]
-        if not quotable[nxt] or e - quote_start > MAX_INTRODUCED or (nxt > row + 1 and not _LIST_ITEM.match(text[s:e])):
+        if (not quotable[nxt] or text[end:s].strip() or e - quote_start > MAX_INTRODUCED
+                or (n > 0 and not _LIST_ITEM.match(text[s:e]))):
             break
         end = e
     return end
+
+
+def following_rows(library: "Library", passage_row: int, row: int) -> list[int]:
+    """The sentence rows after ``row`` in document order: the rest of its passage, then the next
+    passage's when that passage follows in the same document (a list often starts one)."""
+    a, b = (int(x) for x in library.sentence_ranges[passage_row])
+    rows = list(range(row + 1, b))
+    nxt = passage_row + 1
+    here = library.passages[passage_row]
+    if nxt < len(library.passages) and library.passages[nxt].doc_id == here.doc_id and library.passages[nxt].start >= here.end:
+        c, d = (int(x) for x in library.sentence_ranges[nxt])
+        rows += range(c, d)
+    return rows
 
 
 def term_share(weights: dict[str, float], text: str) -> float:
@@ -209,7 +224,8 @@ def gather(
             sentence = text[s:e]
             back = srow > a and leans_back(sentence)
             quote_start = library.sentences[srow - 1][1] if back else s
-            quote_end = (introduced_end(text, library.sentences, library.quotable, srow, b, quote_start)
+            quote_end = (introduced_end(text, library.sentences, library.quotable, srow,
+                                        following_rows(library, hit.row, srow), quote_start)
                          if leans_forward(sentence) else e)
             before = text[library.sentences[srow - 1][1] : s] if srow > a else ""
             context = f"{passage.section}\n{before}{sentence}"

@@ -79,11 +79,13 @@ def test_a_sentence_ending_in_a_colon_quotes_what_it_introduces():
         spans.append((0, start, start + len(piece)))
     quotable = np.array([True, True, True, True, True, False])
     assert leans_forward(text[spans[0][1]:spans[0][2]]) and not leans_forward(text[spans[4][1]:spans[4][2]])
-    end = introduced_end(text, spans, quotable, 0, len(spans), 0)
+    end = introduced_end(text, spans, quotable, 0, range(1, len(spans)), 0)
     assert text[:end] == "The Armed Forces define five statuses:\n- honorable;\n- general;\n- other than honorable."
     # the next sentence always joins; prose after it does not; a sentence that may not be quoted never does
-    assert introduced_end(text, spans, quotable, 3, len(spans), spans[3][1]) == spans[4][2]
-    assert introduced_end(text, spans, np.array([True, False] + [True] * 4), 0, len(spans), 0) == spans[0][2]
+    assert introduced_end(text, spans, quotable, 3, range(4, len(spans)), spans[3][1]) == spans[4][2]
+    assert introduced_end(text, spans, np.array([True, False] + [True] * 4), 0, range(1, len(spans)), 0) == spans[0][2]
+    # text that is no sentence between them (a heading the splitter left out) stops it too
+    assert introduced_end("Intro:\nHeading\n- one;", [(0, 0, 6), (0, 15, 21)], np.array([True, True]), 0, [1], 0) == 6
     item = Candidate(0, 0, "a", 0, spans[0][2], 0, 0, end)
     answer = compose("q", [[item]], {"a": _doc(text)}, [], True, ["S"])
     assert [c.quote for c in answer.citations] == [text[:end]]
