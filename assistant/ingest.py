@@ -30,7 +30,8 @@ from .types import Document
 # 3: the citation forms of laws, bills and courts ("S.Con.Res. 33") do not end sentences
 # 4: an underscore separates words for BM25 (Markdown emphasis: "_funded_")
 # 5: ligatures ("ﬁ") are spelt out for matching
-INGEST_VERSION = 5
+# 6: a numbered Markdown list item ("- 1. Honorable") is not split after its number
+INGEST_VERSION = 6
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024

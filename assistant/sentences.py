@@ -50,11 +50,12 @@ SENTENCE_BREAK = _break_pattern()
 _BREAK = re.compile(SENTENCE_BREAK)
 
 
-_MARKER = re.compile(r"[ \t]*(?:\d+(?:\.\d+)*|[IVXLC]+|[A-Za-z])\.?$")
+# a numbering at line start, after a bullet when a Markdown list item is numbered too ("- 1. Honorable")
+_MARKER = re.compile(r"[ \t]*(?:[-–•*▪◦][ \t]+)?(?:\d+(?:\.\d+)*|[IVXLC]+|[A-Za-z])\.?$")
 
 
 def _is_list_marker(text: str, dot: int) -> bool:
-    """True for the full stop of a numbering at line start: "3.1." or "II." or "a."."""
+    """True for the full stop of a numbering at line start: "3.1." or "II." or "a." or "- 1."."""
     line_start = text.rfind("\n", 0, dot) + 1
     return bool(_MARKER.fullmatch(text, line_start, dot))
 

@@ -34,6 +34,8 @@ def test_a_sentence_broken_across_a_page_runs_on():
 
 def test_numbered_heading_is_not_split_after_its_number():
     assert split("3.1. Pay Attention to the Flow\nFirst, we act.") == ["3.1. Pay Attention to the Flow", "First, we act."]
+    assert split("Five statuses:\n\n- 1. Honorable Discharge. Good service.\n- b. Other.") == [
+        "Five statuses:", "- 1. Honorable Discharge.", "Good service.", "- b. Other."]
 
 
 def test_spans_are_exact_and_inside_the_window():
