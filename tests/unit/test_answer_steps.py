@@ -169,3 +169,16 @@ def test_questions_and_sentences_that_rank_something_first(text, ranks):
     from assistant.question import ranks_first
 
     assert ranks_first(text) is ranks
+
+
+def test_what_a_sentence_introduces_is_read_on_into_the_next_passage_of_its_document():
+    from types import SimpleNamespace
+
+    from assistant.candidates import following_rows
+
+    passage = lambda doc, start, end: SimpleNamespace(doc_id=doc, start=start, end=end)  # noqa: E731
+    library = SimpleNamespace(sentence_ranges=np.array([[0, 2], [2, 4], [4, 5]]),
+                              passages=[passage("a", 0, 50), passage("a", 50, 90), passage("b", 0, 30)])
+    assert following_rows(library, 0, 0) == [1, 2, 3]  # the rest of its passage, then the next one's
+    assert following_rows(library, 1, 3) == []  # the next passage is another document's
+    assert following_rows(library, 2, 4) == []  # the last passage
