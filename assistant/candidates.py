@@ -19,6 +19,7 @@ import numpy as np
 from .lexical import LexicalIndex
 from .question import Question, key_terms, ranks_first
 from .retrieval import Hit
+from .sentences import BULLETS
 from .types import Document, Passage
 
 EVIDENCE_FEATURES = (
@@ -117,7 +118,7 @@ def leans_back(sentence: str) -> bool:
 
 # A sentence that ends in a colon ("… define five discharge statuses:") says nothing until what it
 # introduces: the next sentence, and the list items after it.
-_LIST_ITEM = re.compile(r"^\s*(?:[-–•*▪◦]|\(?(?:\d{1,3}|[ivx]{1,4}|[a-z])[.)])\s", re.I)
+_LIST_ITEM = re.compile(rf"^\s*(?:{BULLETS}|\(?(?:\d{{1,3}}|[ivx]{{1,4}}|[a-z])[.)])\s", re.I)
 MAX_INTRODUCED = 800  # characters: the longest quote an introducing sentence grows to
 
 

@@ -50,8 +50,9 @@ SENTENCE_BREAK = _break_pattern()
 _BREAK = re.compile(SENTENCE_BREAK)
 
 
+BULLETS = "[-–•*▪◦]"  # the marks that open a list item, as a regex character class
 # a numbering at line start, after a bullet when a Markdown list item is numbered too ("- 1. Honorable")
-_MARKER = re.compile(r"[ \t]*(?:[-–•*▪◦][ \t]+)?(?:\d+(?:\.\d+)*|[IVXLC]+|[A-Za-z])\.?$")
+_MARKER = re.compile(rf"[ \t]*(?:{BULLETS}[ \t]+)?(?:\d+(?:\.\d+)*|[IVXLC]+|[A-Za-z])\.?$")
 
 
 def _is_list_marker(text: str, dot: int) -> bool:
