@@ -19,7 +19,7 @@ import numpy as np
 from .lexical import LexicalIndex
 from .question import Question, key_terms, ranks_first
 from .retrieval import Hit
-from .sentences import BULLETS
+from .sentences import LIST_ITEM
 from .types import Document, Passage
 
 EVIDENCE_FEATURES = (
@@ -118,7 +118,6 @@ def leans_back(sentence: str) -> bool:
 
 # A sentence that ends in a colon ("… define five discharge statuses:") says nothing until what it
 # introduces: the next sentence, and the list items after it.
-_LIST_ITEM = re.compile(rf"^\s*(?:{BULLETS}|\(?(?:\d{{1,3}}|[ivx]{{1,4}}|[a-z])[.)])\s", re.I)
 MAX_INTRODUCED = 800  # characters: the longest quote an introducing sentence grows to
 
 
@@ -136,7 +135,7 @@ def introduced_end(text: str, sentences: Sequence[tuple[int, int, int]], quotabl
     for n, nxt in enumerate(following):
         _, s, e = sentences[nxt]
         if (not quotable[nxt] or text[end:s].strip() or e - quote_start > MAX_INTRODUCED
-                or (n > 0 and not _LIST_ITEM.match(text[s:e]))):
+                or (n > 0 and not LIST_ITEM.match(text[s:e]))):
             break
         end = e
     return end

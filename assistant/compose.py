@@ -1,7 +1,8 @@
 """The answer as shown: quotes with numbered markers, citations with exact spans, references.
 
 No text generator is involved: an answer is one to four quotes from the corpus, each followed
-by its marker, so it cannot say what the corpus does not. Every citation's quote is
+by its marker, so it cannot say what the corpus does not. Quotes are separated by a blank line;
+a quoted list keeps one line per item. Every citation's quote is
 ``document.text[start:end]``.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from .candidates import Candidate
 from .selection import MAX_QUOTES
+from .sentences import LIST_ITEM
 from .types import Answer, Citation, Document, Passage
 
 NOT_COVERED = "The documents do not cover this question."
@@ -23,10 +25,20 @@ _SOURCE_REFERENCE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 
 
 def shown_quote(quote: str) -> str:
-    """A quote as the answer's text shows it: on one line, and with the source's own reference
-    numbers written "[ref. 3]", so that every "[n]" a reader sees is one of our markers. The
-    citation keeps the exact span."""
-    return _SOURCE_REFERENCE.sub(r"[ref. \1]", " ".join(quote.split()))
+    """A quote as the answer's text shows it: its line breaks closed up except where a list item
+    begins (a quoted list reads as a list), and the source's own reference numbers written
+    "[ref. 3]", so that every "[n]" a reader sees is one of our markers. The citation keeps the
+    exact span."""
+    lines: list[str] = []
+    for line in quote.splitlines():
+        words = " ".join(line.split())
+        if not words:
+            continue
+        if lines and not LIST_ITEM.match(words):
+            lines[-1] += " " + words
+        else:
+            lines.append(words)
+    return _SOURCE_REFERENCE.sub(r"[ref. \1]", "\n".join(lines))
 
 
 def _next_in_paragraph(gap: str) -> bool:

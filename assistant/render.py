@@ -6,6 +6,7 @@ import re
 import textwrap
 from collections.abc import Callable
 
+from .sentences import LIST_ITEM
 from .types import Answer
 
 
@@ -24,7 +25,8 @@ def _reference_line(ref: dict, escape: Callable[[str], str] = str) -> str:
 def plain(answer: Answer, width: int = 90) -> str:
     lines = []
     for para in answer.text.split("\n\n"):
-        lines.append(textwrap.fill(para, width=width))
+        for line in para.split("\n"):  # a quoted list: one line per item, wrapped under its text
+            lines.append(textwrap.fill(line, width=width, subsequent_indent="  " if LIST_ITEM.match(line) else ""))
         lines.append("")
     if answer.answered:
         lines.append("References")
@@ -72,7 +74,8 @@ def markdown(answer: Answer) -> str:
     if answer.answered:
         for para in answer.text.split("\n\n"):
             quote, markers = split_markers(para)
-            out += [f"{report_escape(quote)} {''.join(f'[{n}]' for n in markers)}".strip(), ""]
+            shown = "  \n".join(report_escape(line) for line in quote.split("\n"))  # a list's items: hard line breaks
+            out += [f"{shown} {''.join(f'[{n}]' for n in markers)}".strip(), ""]
         out.append("**References**")
         out.append("")
         for ref in answer.references:

@@ -51,6 +51,8 @@ _BREAK = re.compile(SENTENCE_BREAK)
 
 
 BULLETS = "[-–•*▪◦]"  # the marks that open a list item, as a regex character class
+# a line that opens a list item: a bullet, or a short numbering ("2.", "(b)", "iv)") and a space
+LIST_ITEM = re.compile(rf"^\s*(?:{BULLETS}|\(?(?:\d{{1,3}}|[ivx]{{1,4}}|[a-z])[.)])\s", re.I)
 # a numbering at line start, after a bullet when a Markdown list item is numbered too ("- 1. Honorable")
 _MARKER = re.compile(rf"[ \t]*(?:{BULLETS}[ \t]+)?(?:\d+(?:\.\d+)*|[IVXLC]+|[A-Za-z])\.?$")
 
