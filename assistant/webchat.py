@@ -30,12 +30,21 @@ from .progress import Progress
 from .types import Answer
 from .uploads import MAX_FILES, UPLOAD_SUFFIXES, add_files, server_temp
 
-EXAMPLES = [
-    "What obstacles block migrant citizenization?",
-    "Why do few migrant workers return to the countryside?",
-    "How did Huichuan support returning migrants who start businesses?",
-    "What is the minimum wage in Guangdong?",
-]
+# Example questions about the bundled seeds, each with the document that answers it: shown only
+# when that document is in the index, so a page over other documents offers none that miss them.
+# The last one the seeds do not answer (it shows a refusal); it comes with the others.
+EXAMPLES = (
+    ("What obstacles block migrant citizenization?", "000_00d9ca38244840a4"),
+    ("Why do few migrant workers return to the countryside?", "004_89f843d6a7ca3e66"),
+    ("How did Huichuan support returning migrants who start businesses?", "004_89f843d6a7ca3e66"),
+    ("What is the minimum wage in Guangdong?", None),
+)
+
+
+def examples_for(doc_ids: set[str]) -> list[str]:
+    """The example questions that fit an index holding ``doc_ids``."""
+    fit = [q for q, doc in EXAMPLES if doc in doc_ids]
+    return fit + [q for q, doc in EXAMPLES if doc is None] if fit else []
 MAX_DOWNLOADS = 16  # answer files kept on our side (Gradio serves its own copy of each)
 CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
 SHOWN_CHARS = 200_000  # of a document opened in the Documents tab (the API gives the whole text)
@@ -300,7 +309,9 @@ def build_chat(live, read_only: bool = False) -> gr.Blocks:
                             choices=choices(), multiselect=True, value=[], elem_id="pqa-documents",
                             label="Search in", info="Leave empty to search all documents.",
                         )
-                        gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+                        examples = examples_for({d.doc_id for d in get_qa().documents()})
+                        if examples:
+                            gr.Examples(examples, inputs=box, label="Example questions")
                         with gr.Row():
                             clear_btn = gr.Button("Clear conversation", elem_id="pqa-clear")
                             download = gr.DownloadButton("Download answer (.md)", interactive=False, elem_id="pqa-download")

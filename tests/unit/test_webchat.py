@@ -31,3 +31,15 @@ def test_a_citation_of_a_document_replaced_since_shows_its_quote_alone(fake_inde
     assert "changed since this answer" in stale and f"<mark>{quote}</mark>" in stale
     after = html.escape(text[start + 60:start + 90])  # the rest of the quote's sentence, as context
     assert after in fresh and after not in stale  # none taken from a text the quote is not in
+
+
+def test_example_questions_show_only_over_the_documents_they_are_about():
+    from pathlib import Path
+
+    from assistant.webchat import EXAMPLES, examples_for
+
+    seeds = {p.stem for p in (Path(__file__).resolve().parents[2] / "seeds").glob("*.txt")}
+    assert {doc for _, doc in EXAMPLES if doc} <= seeds  # each names a bundled document
+    assert examples_for(seeds) == [q for q, _ in EXAMPLES]
+    assert examples_for(seeds - {"000_00d9ca38244840a4"}) == [q for q, doc in EXAMPLES if doc != "000_00d9ca38244840a4"]
+    assert examples_for({"crs-report-1", "crs-report-2"}) == []  # none about documents the index lacks
