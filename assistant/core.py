@@ -507,7 +507,7 @@ class Assistant:
         answered = bool(points) and confidence >= min_confidence
         # The generation the citations index into: GET /api/documents/{id}?generation= returns that text.
         return replace(compose(question, points, self._documents, passages, answered, self._sections),
-                       generation=self.path.name)
+                       generation=self.path.name, confidence=float(confidence))
 
     def search_documents(self, query: str, k: int = 10, fusion: FusionSettings = FusionSettings()) -> list[str]:
         """Document ids ranked by their best passage (for document-level benchmarks such as BEIR)."""

@@ -101,11 +101,16 @@ class Answer:
     # The index generation the answer came from: its citations index into the documents as that
     # generation holds them (GET /api/documents/{id}?generation=… returns that text).
     generation: str = ""
+    # How sure the coverage model is (0-1) that the documents answer: ``min_confidence`` is set
+    # against it (0.5 is where the fit put the line). None when no question was read (a filter
+    # that matched no document).
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "text": self.text,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],

@@ -21,6 +21,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from common import ROOT, describe, machine, percentile
 from corpora import CORPORA, Corpus, corpora, load_index
 
@@ -64,7 +66,7 @@ def measure(corpus: Corpus, split: str, limit: int | None = None, store: str = "
         a = qa.ask(q.question)
         times.append(time.perf_counter() - t0)
         found = [target.in_citation(c.doc_id, c.start, c.end, c.quote) for c in a.citations]
-        rows.append({"id": q.id, "question": q.question, "rank": rank, "answered": a.answered,
+        rows.append({"id": q.id, "question": q.question, "rank": rank, "answered": a.answered, "confidence": a.confidence,
                      "evidence_at": next((i + 1 for i, ok in enumerate(found) if ok), None),
                      "mismatches": sum(text(c.doc_id)[c.start:c.end] != c.quote for c in a.citations),
                      "first_quote": a.citations[0].quote if a.citations else ""})
@@ -73,7 +75,7 @@ def measure(corpus: Corpus, split: str, limit: int | None = None, store: str = "
         t0 = time.perf_counter()
         a = qa.ask(u)
         times.append(time.perf_counter() - t0)
-        refused.append({"question": u, "refused": not a.answered,
+        refused.append({"question": u, "refused": not a.answered, "confidence": a.confidence,
                         "first_quote": a.citations[0].quote if a.citations else ""})
     out = OUT if store == "folder" else OUT.with_name(f"generality-{store_label(store)}")
     out.mkdir(parents=True, exist_ok=True)
@@ -94,24 +96,36 @@ def measure(corpus: Corpus, split: str, limit: int | None = None, store: str = "
         "evidence@3": share(lambda r: r["evidence_at"] is not None and r["evidence_at"] <= 3),
         "answerable_refused": share(lambda r: not r["answered"]),
         "unanswerable_refused": round(sum(r["refused"] for r in refused) / m, 4) if refused else None,
+        "refusal_auc": refusal_auc([r["confidence"] for r in rows], [r["confidence"] for r in refused]),
         "quote_mismatches": sum(r["mismatches"] for r in rows),
         "ask_p50_ms": round(1000 * percentile(times, 50), 1) if times else None,
     }
 
 
+def refusal_auc(answerable: list[float | None], unanswerable: list[float | None]) -> float | None:
+    """How well the confidence alone tells the two kinds apart, whatever the threshold: the chance
+    that an answerable question gets more than an unanswerable one (ties count half)."""
+    a = np.array([c for c in answerable if c is not None])
+    u = np.array([c for c in unanswerable if c is not None])
+    if not len(a) or not len(u):
+        return None
+    return round(float(((a[:, None] > u[None, :]).sum() + 0.5 * (a[:, None] == u[None, :]).sum()) / (len(a) * len(u))), 4)
+
+
 def table(results: list[dict]) -> str:
     head = ("| corpus | split | n (answerable / not) | hit@1 | hit@5 | MRR | evidence@1 | evidence@3 | answerable refused "
-            "| not answerable refused | ask p50 ms |\n|---|---|---|---|---|---|---|---|---|---|---|")
+            "| not answerable refused | refusal AUC | ask p50 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in results:
         if "ndcg@10" in r:
-            lines.append(f"| {r['corpus']} | {r['split']} | {r['queries']} queries | | | | | | | | nDCG@10 **{r['ndcg@10']:.3f}**, "
+            lines.append(f"| {r['corpus']} | {r['split']} | {r['queries']} queries | | | | | | | | | nDCG@10 **{r['ndcg@10']:.3f}**, "
                          f"recall@100 {r['recall@100']:.3f} |")
             continue
         ur = "" if r["unanswerable_refused"] is None else f"{r['unanswerable_refused']:.3f}"
+        auc = "" if r.get("refusal_auc") is None else f"{r['refusal_auc']:.3f}"
         lines.append(f"| {r['corpus']} | {r['split']} | {r['answerable']} / {r['unanswerable']} | {r['hit@1']:.3f} | "
                      f"{r['hit@5']:.3f} | {r['mrr']:.3f} | {r['evidence@1']:.3f} | {r['evidence@3']:.3f} | "
-                     f"{r['answerable_refused']:.3f} | {ur} | {r['ask_p50_ms']} |")
+                     f"{r['answerable_refused']:.3f} | {ur} | {auc} | {r['ask_p50_ms']} |")
     return "\n".join(lines)
 
 

@@ -123,6 +123,11 @@ def test_min_confidence_moves_the_refusal(fake_index, encoder):
     never = qa.ask("Huichuan micro loan", min_confidence=1.0)
     assert not never.answered and never.citations == () and never.passages and never.text == NOT_COVERED
     assert qa.ask("Huichuan micro loan", min_confidence=0.0).answered
+    # the answer says how sure it was; min_confidence is set against that same figure
+    c = never.confidence
+    assert c is not None and 0 <= c <= 1 and never.to_dict()["confidence"] == round(c, 4)
+    assert qa.ask("Huichuan micro loan", min_confidence=c).answered
+    assert not qa.ask("Huichuan micro loan", min_confidence=min(1.0, c + 1e-6)).answered
 
 
 def test_an_interviewers_question_is_never_a_candidate(fake_index, encoder):
