@@ -40,14 +40,16 @@ EXAMPLES = (
     ("What is the minimum wage in Guangdong?", None),
 )
 
+MAX_DOWNLOADS = 16  # answer files kept on our side (Gradio serves its own copy of each)
+CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
+SHOWN_CHARS = 200_000  # of a document opened in the Documents tab (the API gives the whole text)
+
 
 def examples_for(doc_ids: set[str]) -> list[str]:
     """The example questions that fit an index holding ``doc_ids``."""
     fit = [q for q, doc in EXAMPLES if doc in doc_ids]
     return fit + [q for q, doc in EXAMPLES if doc is None] if fit else []
-MAX_DOWNLOADS = 16  # answer files kept on our side (Gradio serves its own copy of each)
-CONTEXT_CHARS = 500  # of the quote's paragraph shown around it in the sources panel
-SHOWN_CHARS = 200_000  # of a document opened in the Documents tab (the API gives the whole text)
+
 
 # What the chat's Markdown renderer would turn into a link by itself (GFM autolinks).
 _AUTOLINK = re.compile(r"(?i)\b(https?|ftp)(:)(?=//)|\b(www)(\.)|(@)")
