@@ -144,13 +144,15 @@ def introduced_end(text: str, sentences: Sequence[tuple[int, int, int]], quotabl
 def following_rows(library: "Library", passage_row: int, row: int) -> list[int]:
     """The sentence rows after ``row`` in document order: the rest of its passage, then the next
     passage's when that passage follows in the same document (a list often starts one)."""
-    a, b = (int(x) for x in library.sentence_ranges[passage_row])
+    b = int(library.sentence_ranges[passage_row][1])
     rows = list(range(row + 1, b))
     nxt = passage_row + 1
     here = library.passages[passage_row]
-    if nxt < len(library.passages) and library.passages[nxt].doc_id == here.doc_id and library.passages[nxt].start >= here.end:
-        c, d = (int(x) for x in library.sentence_ranges[nxt])
-        rows += range(c, d)
+    if nxt < len(library.passages):
+        after = library.passages[nxt]
+        if after.doc_id == here.doc_id and after.start >= here.end:
+            c, d = (int(x) for x in library.sentence_ranges[nxt])
+            rows += range(c, d)
     return rows
 
 

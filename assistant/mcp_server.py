@@ -102,9 +102,10 @@ def build_server(get_qa: Callable[[], Assistant], scrub: Callable[[str], str] = 
         Returns the Answer: `text` (quoted sentences with markers [1], [2] …), `citations` (for each
         marker: n, doc_id, title, section, start, end and the exact `quote`), `answered`,
         `confidence` (0-1; below 0.5 it refuses), `references` (each cited document once:
-        title, authors, date), `passages` and `generation`. Quote the citations word for word and name their sources when you use
-        them. If `answered` is false, tell the user the documents do not cover the question;
-        do not answer it from elsewhere as if the documents did."""
+        title, authors, date), `passages` and `generation`. Quote the citations word for word
+        and name their sources when you use them. If `answered` is false, tell the user the
+        documents do not cover the question; do not answer it from elsewhere as if the
+        documents did."""
         return await run(lambda qa: qa.ask(question, history or [], k=k, documents=documents, since=since,
                                            until=until).to_dict())
 
