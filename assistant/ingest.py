@@ -31,7 +31,8 @@ from .types import Document
 # 4: an underscore separates words for BM25 (Markdown emphasis: "_funded_")
 # 5: ligatures ("ﬁ") are spelt out for matching
 # 6: a numbered Markdown list item ("- 1. Honorable") is not split after its number
-INGEST_VERSION = 6
+# 7: "Issued by:", "Date of issue:", "Effective date:" … head lines give a document's author and date
+INGEST_VERSION = 7
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -186,7 +187,15 @@ class _Head:
     source: str = ""
 
 
-_HEAD_LABEL = re.compile(r"^(authors?|author\(s\)|by|written by|source|published in|publication|publisher|date|published)\s*:\s*", re.I)
+# A labelled head line. Regulations and reports name who issued them ("Issued by: Ministry of
+# Housing") and when ("Date of issue: …", "Effective date: …") as often as papers name authors.
+_HEAD_LABEL = re.compile(
+    r"^(authors?|author\(s\)|by|written by|(?:issued|prepared|compiled|released) by"
+    r"|issuing (?:authority|body|agency|office|department|organi[sz]ation)|issuer"
+    r"|source|published in|publication|publisher"
+    r"|date|published|date of (?:issue|publication|adoption)|issue date|issued(?: on)?|effective(?: date| from)?"
+    r"|adopted(?: on)?|release date|last updated|updated)\s*:\s*", re.I)
+_AUTHOR_LABEL = re.compile(r"^(author|by|written|(?:issued|prepared|compiled|released) by|issuing|issuer)", re.I)
 
 
 def _read_head(lines: list[_Line]) -> _Head:
@@ -205,7 +214,7 @@ def _read_head(lines: list[_Line]) -> _Head:
             label = _HEAD_LABEL.match(seg)
             if label:  # "Author: Zhao Lei", "Source: …": the label says what it is
                 value, kind = seg[label.end() :].strip(), label.group(1).lower()
-                if kind.startswith(("author", "by", "written")) and not head.authors:
+                if _AUTHOR_LABEL.match(kind) and not head.authors:
                     head.authors = _parse_names(value) or (value,)
                     continue
                 if kind.startswith(("source", "publi")) and not head.source:

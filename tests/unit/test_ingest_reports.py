@@ -243,3 +243,19 @@ def test_a_catalogue_byline_names_each_author_once(tmp_path):
         encoding="utf-8")
     doc = read_corpus(tmp_path)[0].document
     assert doc.authors == ("Clare Y. Cho", "Ann Lee") and doc.date == "2026-04-22"
+
+
+def test_a_regulations_issuer_and_issue_date_are_its_author_and_date(tmp_path):
+    """"Issued by:" names who a regulation is from, "Date of issue:" when; neither is body text."""
+    from assistant.ingest import read_corpus
+
+    (tmp_path / "reg.txt").write_text(
+        "Regulation on Urban Housing Subsidies\nIssued by: Ministry of Housing\nDate of issue: 1 March 2024\n\n"
+        "Article 1 This Regulation is formulated to improve housing conditions for low-income urban residents.\n"
+        "Article 2 The subsidy applies to households whose per capita income is below 60% of the local average.\n",
+        encoding="utf-8")
+    parsed = read_corpus(tmp_path)[0]
+    doc = parsed.document
+    assert doc.authors == ("Ministry of Housing",) and doc.date == "2024-03-01"
+    body = "".join(doc.text[s.start:s.end] for s in parsed.sections)
+    assert "Issued by" not in body and body.lstrip().startswith("Article 1")
