@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("build", help="build or update an index from documents")
-    p.add_argument("--corpus", metavar="PATH", help="folder of .txt/.md files, one file, or a BEIR corpus.jsonl (default: seeds/)")
+    p.add_argument("--corpus", metavar="PATH", help="folder of .txt .md .html .pdf .docx files, one such file, or a BEIR corpus.jsonl (default: seeds/)")
     _index_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
