@@ -22,17 +22,18 @@ from .errors import AssistantError
 from .lexical import matching_text
 
 VERIFIER_FILE = Path(__file__).resolve().parent / "data" / "verifier.onnx"
-VERIFIER_INFO = VERIFIER_FILE.with_suffix(".json")
-MAX_PAIR_TOKENS = 64  # question and sentence together, [CLS] and two [SEP] included
+# Question and sentence together, [CLS] and two [SEP] included: what a new training cuts pairs to.
+# A trained verifier reads pairs as long as it was trained on (its JSON's "max_pair_tokens").
+MAX_PAIR_TOKENS = 64
 
 
-def pair_tokenizer():
-    """The bundled model's own tokenizer, set to encode (question, sentence) pairs within MAX_PAIR_TOKENS."""
+def pair_tokenizer(max_tokens: int = MAX_PAIR_TOKENS):
+    """The bundled model's own tokenizer, set to encode (question, sentence) pairs within ``max_tokens``."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
     # the longer of the two is cut first: the sentence, as a rule, or a question pasted at length
-    tok.enable_truncation(MAX_PAIR_TOKENS, strategy="longest_first")
+    tok.enable_truncation(max_tokens, strategy="longest_first")
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     return tok
 
@@ -43,7 +44,8 @@ def as_pair(question: str, sentence: str) -> tuple[str, str]:
 
 
 class Verifier:
-    def __init__(self, path: Path = VERIFIER_FILE) -> None:
+    def __init__(self, path: Path = VERIFIER_FILE, max_pair_tokens: int | None = None) -> None:
+        """``max_pair_tokens``: as the JSON beside ``path`` says (a verifier being written has none yet)."""
         import onnxruntime
 
         if not path.is_file():
@@ -54,7 +56,8 @@ class Verifier:
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own kinds for a damaged file
             raise AssistantError(f"the answer verifier {path} cannot be read ({exc}): run `make train-verifier`") from None
-        self._tokenizer = pair_tokenizer()
+        self.max_pair_tokens = max_pair_tokens or int(_info_of(path).get("max_pair_tokens", MAX_PAIR_TOKENS))
+        self._tokenizer = pair_tokenizer(self.max_pair_tokens)
         self._lock = threading.Lock()  # the tokenizer's padding settings are not shared between threads safely
 
     def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
@@ -70,12 +73,18 @@ class Verifier:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
-def info() -> dict:
-    """How the bundled verifier was trained (shown in BENCHMARKS.md)."""
+def _info_of(model: Path) -> dict:
+    """What is written beside a verifier: how it was trained, and how long a pair it reads."""
     try:
-        return json.loads(VERIFIER_INFO.read_text(encoding="utf-8"))
+        found = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return found if isinstance(found, dict) else {}
+
+
+def info() -> dict:
+    """How the bundled verifier was trained (shown in BENCHMARKS.md)."""
+    return _info_of(VERIFIER_FILE)
 
 
 @lru_cache(maxsize=1)

@@ -173,7 +173,7 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
 
     from assistant.verifier import Verifier
 
-    v = Verifier(out)
+    v = Verifier(out, MAX_PAIR_TOKENS)
     with torch.no_grad():
         enc = tok.encode_batch([as_pair(q, s) for _, q, s, _ in check])
         full = np.concatenate([model(*tensors(enc, list(range(i, min(i + 64, len(enc)))),

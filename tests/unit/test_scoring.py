@@ -93,3 +93,23 @@ def test_the_bundled_verifier_prefers_the_quote_that_answers():
     assert logits.shape == (3,) and logits[0] > 0 > logits[1]
     # a question pasted at length is cut too
     assert Verifier().logits("why " * 300, ["A quote."]).shape == (1,)
+
+
+def test_a_verifier_reads_pairs_as_long_as_it_was_trained_on(tmp_path):
+    """The pair length is the model's, written beside it, not the code's current default."""
+    import json
+    import os
+
+    from assistant.verifier import MAX_PAIR_TOKENS, VERIFIER_FILE, Verifier
+
+    model = tmp_path / "verifier.onnx"
+    os.symlink(VERIFIER_FILE, model)
+    assert Verifier(model).max_pair_tokens == MAX_PAIR_TOKENS  # nothing beside it: the default
+    model.with_suffix(".json").write_text(json.dumps({"max_pair_tokens": 24}), encoding="utf-8")
+    short = Verifier(model)
+    assert short.max_pair_tokens == 24 and Verifier(model, 40).max_pair_tokens == 40
+    long_sentence = "On March 16, the White House launched the 15 Days to Slow the Spread program. " * 4
+    # cut at 24 tokens, the sentence reads as its first words only: same logit as those words alone
+    cut = short.logits("When was the program launched?", [long_sentence])
+    same = short.logits("When was the program launched?", [long_sentence[:200]])
+    assert np.allclose(cut, same, atol=1e-5)
