@@ -31,7 +31,8 @@ from .types import Document
 # 4: an underscore separates words for BM25 (Markdown emphasis: "_funded_")
 # 5: ligatures ("ﬁ") are spelt out for matching
 # 6: a numbered Markdown list item ("- 1. Honorable") is not split after its number
-# 7: "Issued by:", "Date of issue:", "Effective date:" … head lines give a document's author and date
+# 7: "Issued by:", "Date of issue:", "Effective date:" … head lines give a document's author and date;
+#    "Published:" gives its date, not its source
 INGEST_VERSION = 7
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
@@ -217,7 +218,7 @@ def _read_head(lines: list[_Line]) -> _Head:
                 if _AUTHOR_LABEL.match(kind) and not head.authors:
                     head.authors = _parse_names(value) or (value,)
                     continue
-                if kind.startswith(("source", "publi")) and not head.source:
+                if kind.startswith(("source", "publi")) and kind != "published" and not head.source:
                     head.source = value
                     continue
                 seg = value

@@ -259,3 +259,11 @@ def test_a_regulations_issuer_and_issue_date_are_its_author_and_date(tmp_path):
     assert doc.authors == ("Ministry of Housing",) and doc.date == "2024-03-01"
     body = "".join(doc.text[s.start:s.end] for s in parsed.sections)
     assert "Issued by" not in body and body.lstrip().startswith("Article 1")
+
+
+def test_published_is_a_date_and_publisher_the_source(tmp_path):
+    (tmp_path / "a.txt").write_text(
+        "Rural Pensions in 2020\nPublished: 3 March 2020\nPublisher: State Council Press\n\n"
+        "The pension scheme covers rural residents over sixty years of age in every county.\n", encoding="utf-8")
+    doc = read_corpus(tmp_path)[0].document
+    assert doc.date == "2020-03-03" and doc.source == "State Council Press"
