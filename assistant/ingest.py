@@ -188,15 +188,15 @@ class _Head:
     source: str = ""
 
 
-# A labelled head line. Regulations and reports name who issued them ("Issued by: Ministry of
-# Housing") and when ("Date of issue: …", "Effective date: …") as often as papers name authors.
+# A labelled head line, its group saying what the value is. Regulations and reports name who
+# issued them ("Issued by: Ministry of Housing") and when ("Date of issue: …", "Effective date:
+# …") as often as papers name authors.
 _HEAD_LABEL = re.compile(
-    r"^(authors?|author\(s\)|by|written by|(?:issued|prepared|compiled|released) by"
-    r"|issuing (?:authority|body|agency|office|department|organi[sz]ation)|issuer"
-    r"|source|published in|publication|publisher"
-    r"|date|published|date of (?:issue|publication|adoption)|issue date|issued(?: on)?|effective(?: date| from)?"
-    r"|adopted(?: on)?|release date|last updated|updated)\s*:\s*", re.I)
-_AUTHOR_LABEL = re.compile(r"^(author|by|written|(?:issued|prepared|compiled|released) by|issuing|issuer)", re.I)
+    r"^(?:(?P<author>authors?|author\(s\)|by|written by|(?:issued|prepared|compiled|released) by"
+    r"|issuing (?:authority|body|agency|office|department|organi[sz]ation)|issuer)"
+    r"|(?P<source>source|published in|publication|publisher)"
+    r"|(?P<date>date|published|date of (?:issue|publication|adoption)|issue date|issued(?: on)?|effective(?: date| from)?"
+    r"|adopted(?: on)?|release date|last updated|updated))\s*:\s*", re.I)
 
 
 def _read_head(lines: list[_Line]) -> _Head:
@@ -214,11 +214,11 @@ def _read_head(lines: list[_Line]) -> _Head:
         for seg in segments:
             label = _HEAD_LABEL.match(seg)
             if label:  # "Author: Zhao Lei", "Source: …": the label says what it is
-                value, kind = seg[label.end() :].strip(), label.group(1).lower()
-                if _AUTHOR_LABEL.match(kind) and not head.authors:
+                value = seg[label.end() :].strip()
+                if label["author"] and not head.authors:
                     head.authors = _parse_names(value) or (value,)
                     continue
-                if kind.startswith(("source", "publi")) and kind != "published" and not head.source:
+                if label["source"] and not head.source:
                     head.source = value
                     continue
                 seg = value

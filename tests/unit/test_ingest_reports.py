@@ -220,23 +220,22 @@ def test_a_file_whose_name_makes_no_id_is_refused(tmp_path):
     assert "this one is the id '.' is a path; rename the file" in error_of(f)
 
 
+def read_one(folder: Path, text: str):
+    """The document one file of ``text`` turns into, and its body (its sections' text)."""
+    (folder / "doc.txt").write_text(text, encoding="utf-8")
+    parsed = read_corpus(folder)[0]
+    return parsed.document, "".join(parsed.document.text[s.start:s.end] for s in parsed.sections)
+
+
 def test_a_regulations_first_short_article_is_body_not_head(tmp_path):
     """A provision or a plain sentence ends the head, however short: Article 1 must be searchable."""
-    from assistant.ingest import read_corpus
-
-    (tmp_path / "reg.txt").write_text(
-        "Regulations on Residence Permits\n\n"
-        "Article 1 These Regulations are formulated to promote new urbanization.\n"
-        "Article 2 A citizen who has lived in a city for half a year may apply for a residence permit.\n",
-        encoding="utf-8")
-    parsed = read_corpus(tmp_path)[0]
-    body = "".join(parsed.document.text[s.start:s.end] for s in parsed.sections)
-    assert "Article 1 These Regulations" in body and parsed.document.title == "Regulations on Residence Permits"
+    doc, body = read_one(tmp_path, "Regulations on Residence Permits\n\n"
+                         "Article 1 These Regulations are formulated to promote new urbanization.\n"
+                         "Article 2 A citizen who has lived in a city for half a year may apply for a residence permit.\n")
+    assert "Article 1 These Regulations" in body and doc.title == "Regulations on Residence Permits"
 
 
 def test_a_catalogue_byline_names_each_author_once(tmp_path):
-    from assistant.ingest import read_corpus
-
     (tmp_path / "r1.txt").write_text(
         "Tickets for Live Events\n\nReport No.: R48179\nAuthor(s): Cho, Clare Y.; Lee, Ann\n"
         "Publication Date: 04/22/2026\n\nSummary\n\n" + "Each year millions of Americans buy tickets for live events. " * 3,
@@ -246,24 +245,16 @@ def test_a_catalogue_byline_names_each_author_once(tmp_path):
 
 
 def test_a_regulations_issuer_and_issue_date_are_its_author_and_date(tmp_path):
-    """"Issued by:" names who a regulation is from, "Date of issue:" when; neither is body text."""
-    from assistant.ingest import read_corpus
-
-    (tmp_path / "reg.txt").write_text(
-        "Regulation on Urban Housing Subsidies\nIssued by: Ministry of Housing\nDate of issue: 1 March 2024\n\n"
-        "Article 1 This Regulation is formulated to improve housing conditions for low-income urban residents.\n"
-        "Article 2 The subsidy applies to households whose per capita income is below 60% of the local average.\n",
-        encoding="utf-8")
-    parsed = read_corpus(tmp_path)[0]
-    doc = parsed.document
+    """The issuer ("Issued by:") is a regulation's author, "Date of issue:" its date; neither is body text."""
+    doc, body = read_one(tmp_path, "Regulation on Urban Housing Subsidies\nIssued by: Ministry of Housing\n"
+                         "Date of issue: 1 March 2024\n\n"
+                         "Article 1 This Regulation is formulated to improve housing conditions for low-income urban residents.\n"
+                         "Article 2 The subsidy applies to households whose per capita income is below 60% of the local average.\n")
     assert doc.authors == ("Ministry of Housing",) and doc.date == "2024-03-01"
-    body = "".join(doc.text[s.start:s.end] for s in parsed.sections)
     assert "Issued by" not in body and body.lstrip().startswith("Article 1")
 
 
 def test_published_is_a_date_and_publisher_the_source(tmp_path):
-    (tmp_path / "a.txt").write_text(
-        "Rural Pensions in 2020\nPublished: 3 March 2020\nPublisher: State Council Press\n\n"
-        "The pension scheme covers rural residents over sixty years of age in every county.\n", encoding="utf-8")
-    doc = read_corpus(tmp_path)[0].document
+    doc, _ = read_one(tmp_path, "Rural Pensions in 2020\nPublished: 3 March 2020\nPublisher: State Council Press\n\n"
+                      "The pension scheme covers rural residents over sixty years of age in every county.\n")
     assert doc.date == "2020-03-03" and doc.source == "State Council Press"
