@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CorpusError
+from .reflow import reflow
 from .types import page_at  # noqa: F401  (re-exported: the page of an offset)
 
 SUFFIXES = (".html", ".htm", ".pdf", ".docx")
@@ -402,14 +403,17 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
     if not any(t.strip() for t in page_texts):
         raise CorpusError(f"{path}: the PDF has no text layer (scanned or image-only); run OCR on it first")
 
-    starts, at = [], 0
-    for text in page_texts:
+    page_texts, joints = reflow(page_texts)
+    starts, parts, at = [], [], 0
+    for text, joint in zip(page_texts, [*joints, ""]):
         starts.append(at)
-        at += len(text) + len(PAGE_BREAK)
+        glue = PAGE_BREAK if joint is None else joint
+        parts.append(text + glue)
+        at += len(text) + len(glue)
     title = _clean(info.title) if info else None
     created = _PDF_DATE.match(str(info.get("/CreationDate") or "")) if info else None
     return ExtractedText(
-        text=PAGE_BREAK.join(page_texts),
+        text="".join(parts),
         title=None if title and _JUNK_TITLE.search(title) else title,
         authors=_clean(info.author) if info else None,
         date=_iso_parts(*created.groups()) if created else None,

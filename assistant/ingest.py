@@ -33,7 +33,9 @@ from .types import Document
 # 6: a numbered Markdown list item ("- 1. Honorable") is not split after its number
 # 7: "Issued by:", "Date of issue:", "Effective date:" … head lines give a document's author and date;
 #    "Published:" gives its date, not its source
-INGEST_VERSION = 7
+# 8: a PDF's text layer is reflowed (reflow.py): running heads, feet and page numbers dropped,
+#    wrapped lines joined
+INGEST_VERSION = 8
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
 MAX_FILE_BYTES = 20 * 1024 * 1024

@@ -1,0 +1,145 @@
+"""A PDF's text layer put back into the text its author wrote.
+
+A PDF's lines end where the page ran out, and every page repeats its running header and footer.
+Read as they come, a sentence is cut wherever a wrapped line opens with a capital ("the
+American⏎Community Survey"), a word hyphenated at a line's end is two words to search, and the
+header, footer and page number sit inside the sentence that runs over the page. So, per document:
+
+* running heads and feet: a line within the top or bottom ``EDGE`` lines of a page whose form
+  (digits as ``#``, so "Page 3" and "Page 4" agree) recurs at the edges of at least
+  ``RECURRING`` of the pages (at least 3; both of a two-page document), and a bare page number
+  there, are dropped, each form once per page edge;
+* wrapped lines: a line that fills the page's measure (at least ``FULL`` of the document's usual
+  full line) runs on into the next unless it ends a sentence (a paragraph may end there too) or
+  the next line opens a list item; a line ending in a
+  hyphen runs on too, the hyphen dropped when the document spells the joined word without one
+  elsewhere ("govern-⏎ment"), kept when not ("well-⏎known");
+* pages: a page whose last line runs on is joined to the next with a space, not a page break.
+
+Short lines (headings, list items, table cells, a paragraph's last line) keep their line breaks.
+Quotes stay exact: the reflowed text is the document's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from .sentences import LIST_ITEM
+
+EDGE = 3  # lines at a page's top and at its bottom that may be a running head or foot
+RECURRING = 0.3  # share of pages (at least 3 of them) whose edges repeat a line: a running head or foot
+MAX_FURNITURE_CHARS = 160  # longer lines are text, however often they recur
+FULL = 0.75  # share of the document's usual full line that a wrapped line fills
+MIN_LINES = 4  # lines a document needs before its upper quartile means more than its longest line
+PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(page\s+)?(#|[ivxlc]{1,6})(\s*(of|/)\s*#)?\s*[-–—)\]]?$", re.I)
+_HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
+_WORD_START = re.compile(r"^([a-z]+)")
+_ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
+_DOTTED = re.compile(r"\b\w+\.\w+\.$")  # "U.S.", "e.g.": the sentence goes on
+
+
+def _form(line: str) -> str:
+    """A line as running heads and feet repeat it: digits as ``#``, white space as one space."""
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", line.strip().lower()))
+
+
+def _edges(lines: list[str]) -> list[int]:
+    """Indexes of a page's first and last ``EDGE`` non-blank lines."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    return sorted(set(filled[:EDGE] + filled[-EDGE:]))
+
+
+def _furniture(pages: list[list[str]]) -> set[str]:
+    """The forms that recur at the edges of enough pages to be running heads or feet."""
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        seen.update({_form(lines[i]) for i in _edges(lines) if len(lines[i].strip()) <= MAX_FURNITURE_CHARS})
+    need = 2 if len(pages) == 2 else max(3, RECURRING * len(pages))
+    return {form for form, n in seen.items() if n >= need}
+
+
+def _strip_edges(lines: list[str], furniture: set[str]) -> list[str]:
+    """The page without the running heads, feet and page numbers at its top and bottom."""
+    dropped: set[str] = set()
+
+    def is_furniture(line: str) -> bool:
+        form = _form(line)
+        if form in dropped:  # once per page: a title under a running head that repeats it is text
+            return False
+        dropped.add(form)
+        return form in furniture or bool(PAGE_NUMBER.match(form))
+
+    keep = list(lines)
+    for _ in range(EDGE):  # from the top
+        while keep and not keep[0].strip():
+            keep.pop(0)
+        if keep and is_furniture(keep[0]):
+            keep.pop(0)
+    for _ in range(EDGE):  # from the bottom
+        while keep and not keep[-1].strip():
+            keep.pop()
+        if keep and is_furniture(keep[-1]):
+            keep.pop()
+    return keep
+
+
+def _full_width(pages: list[list[str]]) -> float:
+    """The document's usual full line, in characters (0 when it has too few lines to tell)."""
+    lengths = sorted(len(line.strip()) for lines in pages for line in lines if len(line.strip()) >= 20)
+    if len(lengths) < 2:
+        return 0.0
+    # the upper quartile: most lines of a page are full ones; of a few lines, the longest
+    return float(lengths[int(0.75 * (len(lengths) - 1)) if len(lengths) >= MIN_LINES else -1])
+
+
+def _vocabulary(pages: list[list[str]]) -> set[str]:
+    return {w.lower() for lines in pages for line in lines for w in re.findall(r"[A-Za-z]+", line)}
+
+
+def _join(line: str, next_line: str, full: float, words: set[str]) -> str | None:
+    """What goes between ``line`` and ``next_line`` when the first runs on ("", " " or "-"),
+    or None when the line break stays."""
+    a, b = line.rstrip(), next_line.lstrip()
+    if not a or not b or LIST_ITEM.match(next_line):
+        return None
+    hyphen = _HYPHENATED.search(a)
+    start = _WORD_START.match(b)
+    if hyphen and start and full and len(a) >= FULL * full:
+        joined = (hyphen.group(1) + start.group(1)).lower()
+        return "" if joined in words else "-"
+    if _ENDS.search(a) and not _DOTTED.search(a):  # a sentence ends there: so may a paragraph
+        return None
+    if full and len(a) >= FULL * full:
+        return " "
+    return None
+
+
+def _runs_on(lines: list[str], full: float, words: set[str]) -> list[str]:
+    """The page's lines with wrapped ones joined; each joint as ``_join`` says."""
+    out: list[str] = []
+    for before, line in zip([None, *lines], lines):
+        glue = _join(before, line, full, words) if before is not None else None  # the line as printed decides
+        if glue is None:
+            out.append(line)
+            continue
+        head = out[-1].rstrip()
+        out[-1] = (head[:-1] if glue in ("", "-") else head) + glue + line.lstrip()
+    return out
+
+
+def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
+    """The pages' texts reflowed, and what joins each page to the next (" " when its last line
+    runs on, else ``None`` for the caller's page break)."""
+    pages = [text.split("\n") for text in page_texts]
+    furniture = _furniture(pages)
+    pages = [_strip_edges(lines, furniture) for lines in pages]
+    full = _full_width(pages)
+    words = _vocabulary(pages)
+    # a page runs on into the next as a line does, judged on the page's last line as printed
+    joints = [" " if lines and following and _join(lines[-1], following[0], full, words) == " " else None
+              for lines, following in zip(pages, pages[1:])]
+    return ["\n".join(_runs_on(lines, full, words)) for lines in pages], joints

@@ -1,0 +1,126 @@
+"""assistant.reflow: a PDF's text layer back into paragraphs, without its running heads and feet."""
+
+from pathlib import Path
+
+from assistant.formats import extract
+from assistant.reflow import reflow
+
+WIDE = "x" * 60  # a full line of this test's pages
+
+
+def page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+def test_running_heads_feet_and_page_numbers_are_dropped():
+    bodies = ["Rents rose.", "Wages rose more.", "Both are measured yearly.", "The survey covers 40 cities."]
+    pages = [page("Annual Housing Report", f"Ministry of Housing   {n}", body, str(n))
+             for n, body in enumerate(bodies, start=1)]
+    texts, _ = reflow(pages)
+    assert texts == bodies
+
+
+def test_a_title_under_a_running_head_that_repeats_it_stays():
+    pages = [page("Annual Housing Report", "Annual Housing Report", "Rents rose.", "1"),
+             page("Annual Housing Report", "Wages rose more.", "2")]
+    texts, _ = reflow(pages)
+    assert texts == ["Annual Housing Report\nRents rose.", "Wages rose more."]
+
+
+def test_a_line_that_recurs_on_few_pages_or_inside_the_page_is_text():
+    pages = [page("Summary of findings", "Body one."), page("Other head", "Body two."),
+             page("Another head", "Body three."), page("Fourth head", "Summary of findings", "Body four.", "Last")]
+    texts, _ = reflow(pages)
+    assert texts[0].startswith("Summary of findings") and "Summary of findings" in texts[3]
+
+
+def test_wrapped_lines_join_and_short_lines_keep_their_breaks():
+    lines = [
+        "Background",
+        "The programme pays a subsidy to households that rent in the city and to the",
+        "American Community Survey respondents who moved in the last year, at a rate",
+        "set each year.",
+        "- first item of a list that is long enough to fill a whole line of this page",
+        "- second item",
+        "Costs",
+        "The cost is shared between the two levels of government in equal parts so",
+        "that neither bears it alone.",
+    ]
+    (text,), joints = reflow([page(*lines)])
+    assert joints == []
+    assert text.split("\n") == [
+        "Background",
+        "The programme pays a subsidy to households that rent in the city and to the American Community Survey "
+        "respondents who moved in the last year, at a rate set each year.",
+        "- first item of a list that is long enough to fill a whole line of this page",
+        "- second item",
+        "Costs",
+        "The cost is shared between the two levels of government in equal parts so that neither bears it alone.",
+    ]
+
+
+def test_a_hyphen_at_a_line_end_goes_when_the_document_spells_the_word_without_one():
+    lines = [
+        "Local government budgets were cut in the year of the reform, and the govern-",
+        "ment of each province reported on its well-known programmes, which were well-",
+        "known before the reform began and well after it, as every report has said so.",
+        "The government of each province and each city filed its own report on time.",
+        "Short line.",
+    ]
+    (text,), _ = reflow([page(*lines)])
+    assert "the government of each province" in text
+    assert "which were well-known before" in text
+
+
+def test_a_sentence_running_over_a_page_joins_with_a_space():
+    first = page(WIDE, "The council decided that the new rules apply to every district in the")
+    second = page("Province from the first of March, and that no district may opt out of them.", WIDE)
+    texts, joints = reflow([first, page(second, "Short line."), page("Last page.")])
+    assert joints == [" ", None]
+    assert texts[0].endswith("every district in the") and texts[1].startswith("Province from")
+
+
+def make_report_pdf(pages: int) -> bytes:
+    from fpdf import FPDF
+
+    class Report(FPDF):
+        def header(self) -> None:
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 8, "Regulation on Urban Housing Subsidies", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 8, f"Ministry of Housing - page {self.page_no()}")
+
+    pdf = Report()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    sentence = ("Article {n}. A household that has rented a home in the city for two years may apply for the "
+                "monthly subsidy, which the District Housing Office pays until the household buys a home. ")
+    for n in range(1, pages * 20):
+        pdf.multi_cell(0, 6, sentence.format(n=n), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_a_typeset_report_reads_as_its_author_wrote_it():
+    got = extract(Path("regulation.pdf"), make_report_pdf(pages=3))
+    assert len(got.pages) >= 3
+    assert "Ministry of Housing" not in got.text and "Regulation on Urban Housing Subsidies" not in got.text
+    assert "may apply for the monthly subsidy, which the District Housing Office pays" in got.text
+    assert all(line.startswith("Article ") for line in got.text.split("\n") if line.strip())
+
+
+def test_a_full_line_that_ends_a_sentence_keeps_its_break_unless_an_abbreviation_ends_it():
+    lines = [
+        "The first paragraph of this report ends on a line that is full to its margin.",
+        "The second paragraph begins here and is about the survey run in the U.S.",
+        "Census Bureau's own districts, which cover every county of every state today.",
+        "Short line.",
+    ]
+    (text,), _ = reflow([page(*lines)])
+    assert text.split("\n") == [
+        lines[0],
+        lines[1] + " " + lines[2],
+        "Short line.",
+    ]
