@@ -23,6 +23,7 @@ are built once into ``benchmarks/out/idx/<name>`` and reused while the code's in
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from assistant.evaluation import LabelledQuestion, load_questions, load_unanswer
 BENCH = Path(os.environ.get("POLICYQA_BENCH", ROOT.parent / "shared" / "bench"))
 DATA = ROOT / "tests" / "data"
 INDEXES = ROOT / "benchmarks" / "out" / "idx"
+PDFS = ROOT / "benchmarks" / "out" / "pdf"
 SEEDS_HELDOUT_FROM = 27  # blind27 … blind51: the seeds' sets written last
 SEEDS_STACK_FROM = 15  # blind15 … blind26 (and the first labelled set, and the off-topic set): the seeds' stack part
 SPLITS = ("tune", "heldout", "pool", "stack")
@@ -57,28 +59,40 @@ class Corpus:
     beir: Path | None = None  # BEIR folder (queries, qrels) for retrieval-only corpora
     what: str = ""
     labels: Path | None = None  # where its labelled questions are (default: its benchmark folder)
+    typeset_from: Path | None = None  # text files this corpus's PDFs are typeset from (benchmarks/typeset_pdf.py)
+    questions_of: str | None = None  # the corpus whose labelled questions it is asked (default: its own)
 
     @property
     def index(self) -> Path:
         return INDEXES / self.name
 
     def available(self) -> bool:
+        if self.typeset_from is not None:
+            return self.typeset_from.exists() and importlib.util.find_spec("reportlab") is not None
         return self.documents.exists()
+
+    def prepare(self) -> None:
+        """Make the documents where they are made here (a PDF corpus typesets its text files)."""
+        if self.typeset_from is not None:
+            from typeset_pdf import typeset_corpus
+
+            typeset_corpus(self.documents, self.typeset_from)
 
     def questions(self, split: str) -> Questions:
         """The labelled questions of ``split`` (SPLITS)."""
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: one of {SPLITS}")
-        if self.name == "seeds":
+        name = self.questions_of or self.name
+        if name == "seeds":
             return _seed_questions(split)
         if self.beir is not None:
             return Questions([], [])
         if self.labels is not None:  # a heldout-only set of this project's: nothing in it is for fitting
             if split != "heldout":
                 return Questions([], [])
-            return Questions(load_questions(self.labels / f"{self.name}_questions.jsonl", "heldout"),
-                             [r["question"] for r in load_unanswerable(self.labels / f"{self.name}_unanswerable.jsonl")])
-        folder = BENCH / self.name
+            return Questions(load_questions(self.labels / f"{name}_questions.jsonl", "heldout"),
+                             [r["question"] for r in load_unanswerable(self.labels / f"{name}_unanswerable.jsonl")])
+        folder = BENCH / name
         answerable: list[LabelledQuestion] = []
         unanswerable: list[str] = []
         if split != "pool":
@@ -134,6 +148,12 @@ CORPORA = (
     Corpus("squad2", BENCH / "squad2" / "docs", what="35 Wikipedia articles; gold unanswerable questions"),
     Corpus("crs", BENCH / "crs" / "docs", labels=ROOT / "benchmarks" / "data",
            what="28 CRS reports; a blind set written for this project (benchmarks/data), heldout only"),
+    # The same reports and papers typeset as PDFs (running header and footer, lines ended by the
+    # page): what a user's PDFs give the reader. Needs reportlab (make bench-setup).
+    Corpus("crs-pdf", PDFS / "crs", labels=ROOT / "benchmarks" / "data", typeset_from=BENCH / "crs" / "docs",
+           questions_of="crs", what="the 28 CRS reports as PDFs; the crs questions"),
+    Corpus("covidqa-pdf", PDFS / "covidqa", typeset_from=BENCH / "covidqa" / "docs", questions_of="covidqa",
+           what="the 75 covidqa papers as PDFs; the covidqa questions"),
     Corpus("scifact", BENCH / "scifact" / "corpus.jsonl", beir=BENCH / "scifact", what="5,183 abstracts; nDCG@10"),
 )
 
@@ -150,5 +170,6 @@ def load_index(corpus: Corpus, quiet: bool = True, index: str | Path | None = No
     from assistant import Assistant
 
     where = corpus.index if index is None else index
+    corpus.prepare()
     Assistant.build(corpus.documents, where, progress=not quiet)
     return Assistant.load(where)
