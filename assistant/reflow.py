@@ -33,7 +33,7 @@ RECURRING = 0.3  # share of pages (at least 3 of them) whose edges repeat a line
 MAX_FURNITURE_CHARS = 160  # longer lines are text, however often they recur
 FULL = 0.75  # share of the document's usual full line that a wrapped line fills
 MIN_LINES = 4  # lines a document needs before its upper quartile means more than its longest line
-PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(page\s+)?(#|[ivxlc]{1,6})(\s*(of|/)\s*#)?\s*[-–—)\]]?$", re.I)
+PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(?:page\s+)?(\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?\s*[-–—)\]]?$", re.I)
 _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
 _WORD_START = re.compile(r"^([a-z]+)")
 _ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
@@ -62,7 +62,14 @@ def _furniture(pages: list[list[str]]) -> set[str]:
     return {form for form, n in seen.items() if n >= need}
 
 
-def _strip_edges(lines: list[str], furniture: set[str]) -> list[str]:
+def _page_number(line: str, last_page: int) -> bool:
+    """A bare page number ("12", "- 12 -", "Page 12 of 40", "iv"); a number past any page the
+    document could number (a year, a table's total) is text."""
+    m = PAGE_NUMBER.match(line.strip())
+    return bool(m) and (not m.group(1).isdigit() or int(m.group(1)) <= last_page)
+
+
+def _strip_edges(lines: list[str], furniture: set[str], last_page: int) -> list[str]:
     """The page without the running heads, feet and page numbers at its top and bottom."""
     dropped: set[str] = set()
 
@@ -71,7 +78,7 @@ def _strip_edges(lines: list[str], furniture: set[str]) -> list[str]:
         if form in dropped:  # once per page: a title under a running head that repeats it is text
             return False
         dropped.add(form)
-        return form in furniture or bool(PAGE_NUMBER.match(form))
+        return form in furniture or _page_number(line, last_page)
 
     keep = list(lines)
     for _ in range(EDGE):  # from the top
@@ -100,34 +107,34 @@ def _vocabulary(pages: list[list[str]]) -> set[str]:
     return {w.lower() for lines in pages for line in lines for w in re.findall(r"[A-Za-z]+", line)}
 
 
-def _join(line: str, next_line: str, full: float, words: set[str]) -> str | None:
-    """What goes between ``line`` and ``next_line`` when the first runs on ("", " " or "-"),
-    or None when the line break stays."""
+def _join(line: str, next_line: str, full: float, words: set[str]) -> tuple[int, str] | None:
+    """How ``line`` runs on into ``next_line``: the characters to cut from its end and what to put
+    between them; None when the line break stays."""
     a, b = line.rstrip(), next_line.lstrip()
-    if not a or not b or LIST_ITEM.match(next_line):
+    if not a or not b or not full or len(a) < FULL * full or LIST_ITEM.match(next_line):
         return None
     hyphen = _HYPHENATED.search(a)
-    start = _WORD_START.match(b)
-    if hyphen and start and full and len(a) >= FULL * full:
-        joined = (hyphen.group(1) + start.group(1)).lower()
-        return "" if joined in words else "-"
+    if hyphen:  # "govern-⏎ment" → "government"; "well-⏎known", "SARS-⏎CoV-2" keep the hyphen
+        start = _WORD_START.match(b)
+        return (1, "") if start and (hyphen.group(1) + start.group(1)).lower() in words else (0, "")
+    if a[-1] in "—–/":  # a dash or a path: nothing between
+        return 0, ""
     if _ENDS.search(a) and not _DOTTED.search(a):  # a sentence ends there: so may a paragraph
         return None
-    if full and len(a) >= FULL * full:
-        return " "
-    return None
+    return 0, " "
 
 
 def _runs_on(lines: list[str], full: float, words: set[str]) -> list[str]:
-    """The page's lines with wrapped ones joined; each joint as ``_join`` says."""
+    """The page's lines with wrapped ones joined, each as ``_join`` says of the line as printed."""
     out: list[str] = []
     for before, line in zip([None, *lines], lines):
-        glue = _join(before, line, full, words) if before is not None else None  # the line as printed decides
+        glue = _join(before, line, full, words) if before is not None else None
         if glue is None:
             out.append(line)
             continue
+        cut, between = glue
         head = out[-1].rstrip()
-        out[-1] = (head[:-1] if glue in ("", "-") else head) + glue + line.lstrip()
+        out[-1] = head[: len(head) - cut] + between + line.lstrip()
     return out
 
 
@@ -136,10 +143,11 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
     runs on, else ``None`` for the caller's page break)."""
     pages = [text.split("\n") for text in page_texts]
     furniture = _furniture(pages)
-    pages = [_strip_edges(lines, furniture) for lines in pages]
+    last_page = 2 * len(pages) + 20  # printed numbers may start after unnumbered front matter
+    pages = [_strip_edges(lines, furniture, last_page) for lines in pages]
     full = _full_width(pages)
     words = _vocabulary(pages)
     # a page runs on into the next as a line does, judged on the page's last line as printed
-    joints = [" " if lines and following and _join(lines[-1], following[0], full, words) == " " else None
+    joints = [" " if lines and following and _join(lines[-1], following[0], full, words) == (0, " ") else None
               for lines, following in zip(pages, pages[1:])]
     return ["\n".join(_runs_on(lines, full, words)) for lines in pages], joints

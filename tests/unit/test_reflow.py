@@ -124,3 +124,19 @@ def test_a_full_line_that_ends_a_sentence_keeps_its_break_unless_an_abbreviation
         lines[1] + " " + lines[2],
         "Short line.",
     ]
+
+
+def test_a_bare_number_is_a_page_number_only_when_a_page_could_bear_it():
+    texts, _ = reflow([page("Rents rose.", "2020"), page("Wages rose.", "- 2 -"), page("iii", "Prices fell.")])
+    assert texts == ["Rents rose.\n2020", "Wages rose.", "Prices fell."]
+
+
+def test_hyphens_and_dashes_at_a_line_end_join_without_a_space():
+    lines = [
+        "The SARS-CoV-2 virus and the earlier SARS-CoV virus were compared in the SARS-",
+        "CoV-2 study of 2020 over the whole period of the 2010–",
+        "2020 decade, as reported at https://example.org/reports/housing/annual-",
+        "short.",
+    ]
+    (text,), _ = reflow([page(*lines, "A second, longer line of text to set the measure of this page.")])
+    assert "the SARS-CoV-2 study" in text and "the 2010–2020 decade" in text
