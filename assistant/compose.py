@@ -67,18 +67,22 @@ def _join(points: list[list[tuple[Candidate, int, int]]], placed: list[tuple[Can
 
 
 def references(citations: Sequence[Citation], documents: dict[str, Document]) -> list[dict[str, Any]]:
-    """Each cited document once, with the markers and sections that point to it."""
+    """Each cited document once, with the markers, sections and pages (of a PDF) that point to it."""
     out: dict[str, dict[str, Any]] = {}
     for c in citations:
         doc = documents[c.doc_id]
         ref = out.setdefault(
             c.doc_id,
             {"markers": [], "doc_id": c.doc_id, "title": doc.title, "authors": list(doc.authors),
-             "date": doc.date, "sections": [], "source": doc.source},
+             "date": doc.date, "sections": [], "pages": [], "source": doc.source},
         )
         ref["markers"].append(c.n)
         if c.section and c.section not in ref["sections"]:
             ref["sections"].append(c.section)
+        if c.page is not None and c.page not in ref["pages"]:
+            ref["pages"].append(c.page)
+    for ref in out.values():
+        ref["pages"].sort()
     return list(out.values())
 
 
@@ -118,7 +122,8 @@ def compose(
         markers = []
         for c, s, e in point:
             doc = documents[c.doc_id]
-            citations.append(Citation(len(citations) + 1, doc.doc_id, doc.title, sections[c.passage_row], s, e, doc.text[s:e]))
+            citations.append(Citation(len(citations) + 1, doc.doc_id, doc.title, sections[c.passage_row], s, e,
+                                      doc.text[s:e], page=doc.page_at(s)))
             markers.append(f"[{len(citations)}]")
         parts.append(f"{shown_quote(citations[-len(point)].quote)} {''.join(markers)}")
     return Answer(

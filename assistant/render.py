@@ -11,13 +11,17 @@ from .types import Answer
 
 
 def _reference_line(ref: dict, escape: Callable[[str], str] = str) -> str:
-    """"[1], [2] Title — authors (date). section: …. source: …"; ``escape`` applies to all but the markers."""
+    """"[1], [2] Title — authors (date). section: …. pp. 3, 7. source: …"; ``escape`` applies to all but
+    the markers."""
     markers = ", ".join(f"[{n}]" for n in ref["markers"])
     who = ", ".join(ref["authors"]) or "author not stated"
     when = ref["date"] or "undated"
     parts = [f"{ref['title']} — {who} ({when})"]
     if ref["sections"]:
         parts.append("section: " + "; ".join(ref["sections"]))
+    pages = ref.get("pages") or []
+    if pages:
+        parts.append(("p. " if len(pages) == 1 else "pp. ") + ", ".join(map(str, pages)))
     parts.append(f"source: {ref['source']}")
     return f"{markers} {escape('. '.join(parts))}"
 

@@ -83,6 +83,7 @@ class Citation:
     start: int
     end: int
     quote: str
+    page: int | None = None  # the page the quote starts on, for paged formats (PDF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant
+from assistant import Assistant, render
 from assistant import store
 from assistant.errors import CorpusError, DocumentExistsError, IndexBusyError, InputError
 
@@ -85,6 +85,9 @@ def test_add_every_format_then_search_and_cite(fake_index, encoder, tmp_path):
     assert pages == {1, 2}
     hit = qa.search("sewage treatment villages", k=1, documents=["water"])[0]
     assert hit.page == 2 and "Sewage" in hit.text
+    answer = qa.ask("sewage treatment in villages", documents=["water"], min_confidence=0.0)
+    assert [(c.doc_id, c.page) for c in answer.citations][:1] == [("water", 2)]  # the page its quote is on
+    assert answer.references[0]["pages"][0] == 2 and "p. 2" in render.plain(answer)
 
     html = qa.document("buses")
     assert html.title == "School buses in the countryside" and html.date == "2022-09-01"

@@ -63,3 +63,11 @@ def test_a_quoted_list_reads_as_a_list_in_the_terminal_the_report_and_the_chat()
     chat = chat_message(answer, 1)
     assert "bottom\\):  \n- the application layer;  \n- the transport layer; and  \n- the physical layer" in chat
     assert chat.endswith('<a href="#src-1-1" class="cite">[1]</a>')
+
+
+def test_a_reference_names_the_pages_of_a_pdf_its_quotes_are_on():
+    ref = {"markers": [1, 2], "doc_id": "a", "title": "Report", "authors": ["Li Wei"], "date": "2024",
+           "sections": ["Costs"], "pages": [3, 7], "source": "report.pdf"}
+    assert render._reference_line(ref) == "[1], [2] Report — Li Wei (2024). section: Costs. pp. 3, 7. source: report.pdf"
+    assert "p. 3." in render._reference_line({**ref, "pages": [3]})
+    assert " p" not in render._reference_line({**ref, "pages": []}).split("source")[0]
