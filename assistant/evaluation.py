@@ -92,16 +92,22 @@ def load_questions(path: str | Path, split: str | None = None) -> list[LabelledQ
 
 
 # Typographic variants a labeller's copy may not keep: curly quotes, dashes, non-breaking and
-# doubled spaces (the seeds have all of them).
+# doubled spaces (the seeds have all of them); and hyphens, which a typeset PDF adds where it
+# breaks a word across lines ("sys-⏎temic"; kept by reflow.py when the word is not spelt whole
+# elsewhere in the document).
 _PLAIN = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_HYPHENS = "-\u00ad"
+_NO_HYPHENS = str.maketrans("", "", "-\u00ad–—")
 
 
 def _plain(text: str) -> tuple[str, list[int]]:
-    """``text`` with quotes and dashes made plain and each run of white space one space, lower
-    case; and for each character of the result, its offset in ``text``."""
+    """``text`` with quotes made plain, dashes and hyphens left out and each run of white space one
+    space, lower case; and for each character of the result, its offset in ``text``."""
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text.translate(_PLAIN)):
+        if ch in _HYPHENS:
+            continue
         if ch.isspace():
             if out and out[-1] == " ":
                 continue
@@ -145,11 +151,11 @@ def holds(p: Passage, doc_id: str, span: tuple[int, int]) -> bool:
 
 
 def _flat(text: str) -> str:
-    return " ".join(text.split()).lower()
+    return " ".join(text.translate(_NO_HYPHENS).split()).lower()
 
 
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
-    """Whether ``text`` holds one of the answer strings, ignoring case and white space."""
+    """Whether ``text`` holds one of the answer strings, ignoring case, white space and hyphens."""
     flat = _flat(text)
     return any(_flat(a) in flat for a in answers)
 
