@@ -68,7 +68,7 @@ class Corpus:
 
     def available(self) -> bool:
         if self.typeset_from is not None:
-            return self.typeset_from.exists() and importlib.util.find_spec("reportlab") is not None
+            return self.typeset_from.exists() and all(importlib.util.find_spec(m) for m in ("reportlab", "pyphen"))
         return self.documents.exists()
 
     def prepare(self) -> None:
@@ -149,7 +149,7 @@ CORPORA = (
     Corpus("crs", BENCH / "crs" / "docs", labels=ROOT / "benchmarks" / "data",
            what="28 CRS reports; a blind set written for this project (benchmarks/data), heldout only"),
     # The same reports and papers typeset as PDFs (running header and footer, lines ended by the
-    # page): what a user's PDFs give the reader. Needs reportlab (make bench-setup).
+    # page, words hyphenated): what a user's PDFs give the reader. Needs reportlab and pyphen (make bench-setup).
     Corpus("crs-pdf", PDFS / "crs", labels=ROOT / "benchmarks" / "data", typeset_from=BENCH / "crs" / "docs",
            questions_of="crs", what="the 28 CRS reports as PDFs; the crs questions"),
     Corpus("covidqa-pdf", PDFS / "covidqa", typeset_from=BENCH / "covidqa" / "docs", questions_of="covidqa",

@@ -1,20 +1,22 @@
 """Typeset a corpus's text files as PDFs, the way reports and papers reach users.
 
 Users add PDFs far more often than text files, and a PDF's text layer is laid out, not written:
-every line ends where the page did, and each page repeats a running header and a footer with
-its number. These PDFs carry exactly that (justified paragraphs, the title as a running header,
+every line ends where the page did, long words are hyphenated across lines, and each page
+repeats a running header and a footer with its number. These PDFs carry exactly that
+(justified, hyphenated paragraphs, the title as a running header,
 a publisher line and the page number as the footer, the title and author in the metadata), so
 the generality table can ask the same labelled questions of a corpus read from its PDFs
 (``benchmarks/generality.py --corpora crs-pdf,covidqa-pdf``) as of its text.
 
     .venv/bin/python benchmarks/typeset_pdf.py crs        # -> benchmarks/out/pdf/crs/*.pdf
 
-Needs reportlab (``make bench-setup``); the product does not.
+Needs reportlab and pyphen (``make bench-setup``); the product does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from common import ROOT
 
 OUT = ROOT / "benchmarks" / "out" / "pdf"
 FOOTER = "Published report"  # the same on every page, as a publisher's name is
+VERSION = 2  # 2: words hyphenated at line ends
 
 
 def typeset(src: Path, dst: Path) -> None:
@@ -36,6 +39,7 @@ def typeset(src: Path, dst: Path) -> None:
     title = text.strip().split("\n", 1)[0].strip()[:120]
     body = getSampleStyleSheet()["BodyText"]
     body.alignment = TA_JUSTIFY
+    body.hyphenationLang = "en_US"  # words broken at line ends, as typeset reports and papers have them (pyphen)
     story = []
     for block in re.split(r"\n[ \t]*\n", text):
         for line in block.strip().split("\n"):
@@ -59,11 +63,16 @@ def typeset(src: Path, dst: Path) -> None:
 
 
 def typeset_corpus(folder: Path, source: Path) -> Path:
-    """One PDF in ``folder`` per text file of ``source`` (each kept while newer than its source)."""
+    """One PDF in ``folder`` per text file of ``source`` (each kept while newer than its source
+    and typeset by this version of the script)."""
+    stamp = folder / "typeset.json"
+    current = json.dumps({"version": VERSION})
+    stale = not stamp.is_file() or stamp.read_text() != current
     for src in sorted(source.glob("*.txt")):
         dst = folder / f"{src.stem}.pdf"
-        if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+        if stale or not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
             typeset(src, dst)
+    stamp.write_text(current)
     return folder
 
 
