@@ -7,7 +7,8 @@ input (uploaded files, fuzzed text). Rules, in order:
 * a blank line or a line break ends a sentence, unless the line runs on
   (no closing punctuation, next line starts in lower case: a page break inside
   a sentence);
-* ``.``, ``!``, ``?`` (with closing quotes or brackets) followed by white space
+* ``.``, ``!``, ``?`` (with closing quotes or brackets, and a footnote's number: "… in
+  2009.12 The …") followed by white space
   and a capital, digit, quote or bracket ends a sentence, unless the word before
   the full stop is a known abbreviation ("No.", "Dr.", "Vol.", "e.g."), an
   initial ("Y.L."), or a number ("3.5%" has no space, so it never splits);
@@ -35,7 +36,10 @@ def _break_pattern() -> str:
     The same pattern serves ``split_spans`` and the chunker's text splitter, so
     passages and evidence sentences agree on where sentences end.
     """
-    ends = r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))"
+    ends = r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]])"
+    # a footnote's number after the full stop ("… national memorials.\"9 Some …", "… defaults.18 Relationships");
+    # three letters before the stop, so "No.12" and "pp.3" do not end a sentence
+    ends += "".join(rf"|(?<=[a-z]{{3}}[.!?]\d{{{n}}})|(?<=[a-z][.!?][\"”’)]\d{{{n}}})" for n in (1, 2, 3)) + ")"
     not_abbr = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in sorted(_ABBREVIATIONS))
     not_initial = r"(?<!\b[A-Z]\.)"
     # "Stat. 768", "Cir. 2025", "S.Rept. 119-51": a number after such a word continues the citation

@@ -76,3 +76,12 @@ def test_citations_of_laws_bills_and_courts_do_not_end_sentences():
         "33 people came.",
         "The U.S. case differs.",
     ]
+
+
+def test_a_footnote_number_after_a_full_stop_ends_the_sentence_with_it():
+    text = ('They are styled "national memorials."9 Some are not. It prevents defaults.18 Relationships vary. '
+            "See No.12 The rule holds. Read pp.3 The end. It cost 3.2 The end.")
+    assert [text[s:e] for s, e in split_spans(text)] == [
+        'They are styled "national memorials."9', "Some are not.", "It prevents defaults.18", "Relationships vary.",
+        "See No.12 The rule holds.", "Read pp.3 The end.", "It cost 3.2 The end.",
+    ]
