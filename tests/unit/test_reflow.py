@@ -134,7 +134,7 @@ def test_a_bare_number_is_a_page_number_only_when_a_page_could_bear_it():
 def test_hyphens_and_dashes_at_a_line_end_join_without_a_space():
     lines = [
         "The SARS-CoV-2 virus and the earlier SARS-CoV virus were compared in the SARS-",
-        "CoV-2 study of 2020 over the whole period of the 2010–",
+        "CoV-2 study of the year 2020, run over the whole of the period of the 2010–",
         "2020 decade, as reported at https://example.org/reports/housing/annual-",
         "short.",
     ]
