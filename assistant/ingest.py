@@ -34,7 +34,9 @@ from .types import Document
 # 7: "Issued by:", "Date of issue:", "Effective date:" … head lines give a document's author and date;
 #    "Published:" gives its date, not its source
 # 8: a PDF's text layer is reflowed (reflow.py): running heads, feet and page numbers dropped,
-#    wrapped lines joined
+#    wrapped lines joined; a footnote's number after a full stop ends the sentence with it; a labelled
+#    head line ("Source:", "Publication Date:") outranks a guess from an earlier line; a PDF's or .docx's
+#    stated date outranks the file's creation date
 INGEST_VERSION = 8
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold
@@ -197,13 +199,15 @@ _HEAD_LABEL = re.compile(
     r"^(?:(?P<author>authors?|author\(s\)|by|written by|(?:issued|prepared|compiled|released) by"
     r"|issuing (?:authority|body|agency|office|department|organi[sz]ation)|issuer)"
     r"|(?P<source>source|published in|publication|publisher)"
-    r"|(?P<date>date|published|date of (?:issue|publication|adoption)|issue date|issued(?: on)?|effective(?: date| from)?"
+    r"|(?P<date>date|published|date of (?:issue|publication|adoption)|(?:issue|publication) date|issued(?: on)?"
+    r"|effective(?: date| from)?"
     r"|adopted(?: on)?|release date|last updated|updated))\s*:\s*", re.I)
 
 
 def _read_head(lines: list[_Line]) -> _Head:
     """Title, authors, date and publication from the lines before the body."""
     head = _Head()
+    labelled: set[str] = set()  # what a label gave: a labelled line outranks a guess from an earlier one
     for line in lines:
         text = line.text
         if not head.title:
@@ -217,11 +221,17 @@ def _read_head(lines: list[_Line]) -> _Head:
             label = _HEAD_LABEL.match(seg)
             if label:  # "Author: Zhao Lei", "Source: …": the label says what it is
                 value = seg[label.end() :].strip()
-                if label["author"] and not head.authors:
+                if label["author"] and "author" not in labelled:
                     head.authors = _parse_names(value) or (value,)
+                    labelled.add("author")
                     continue
-                if label["source"] and not head.source:
+                if label["source"] and "source" not in labelled:
                     head.source = value
+                    labelled.add("source")
+                    continue
+                if label["date"] and "date" not in labelled and parse_date(value):
+                    head.date = parse_date(value)
+                    labelled.add("date")
                     continue
                 seg = value
             seg_date = parse_date(seg)
@@ -579,15 +589,19 @@ def _read_file(path: Path, cancel: threading.Event | None = None) -> list[Parsed
 
 
 def _read_formatted(path: Path, cancel: threading.Event | None = None) -> ParsedDocument:
-    """HTML, PDF or .docx: the format's text through the same parser, its own metadata preferred."""
+    """HTML, PDF or .docx: the format's text through the same parser, its own metadata preferred,
+    but for the date of a PDF or .docx: theirs is when the file was made, and a date the text
+    states ("Publication Date: …") is when the document was issued."""
     extracted = formats.extract_isolated(path, path.read_bytes(), cancel=cancel)
     parsed = parse_text(path.stem, extracted.text, path.name)
     doc = parsed.document
+    file_stamp = path.suffix.lower() in (".pdf", ".docx")
     document = replace(
         doc,
         title=extracted.title or doc.title,
-        authors=_parse_names(extracted.authors) if extracted.authors else doc.authors,
-        date=extracted.date or doc.date,
+        # a user name ("Administrator") is no author: the text's then
+        authors=(_parse_names(extracted.authors) if extracted.authors else ()) or doc.authors,
+        date=(doc.date or extracted.date) if file_stamp else (extracted.date or doc.date),
         pages=extracted.pages,
     )
     sections = _split_at(parsed.sections, extracted.pages[1:])

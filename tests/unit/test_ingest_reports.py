@@ -258,3 +258,31 @@ def test_published_is_a_date_and_publisher_the_source(tmp_path):
     doc, _ = read_one(tmp_path, "Rural Pensions in 2020\nPublished: 3 March 2020\nPublisher: State Council Press\n\n"
                       "The pension scheme covers rural residents over sixty years of age in every county.\n")
     assert doc.date == "2020-03-03" and doc.source == "State Council Press"
+
+
+def test_a_labelled_source_and_date_outrank_guesses_from_earlier_head_lines(tmp_path):
+    """A report number reads like a publication ("Report No.: …"), a version line may hold a
+    date; the lines labelled "Source:" and "Publication Date:" say what the source and date are."""
+    doc, _ = read_one(tmp_path, "Defining Persistent Poverty Counties\nReport No.: R45100\nRevised 2019-01-05\n"
+                      "Publication Date: 04/22/2026\nAuthor(s): Dalaker, Joseph\n"
+                      "Source: https://www.congress.gov/crs-product/R45100\n\n"
+                      "Research has suggested that areas with a poverty rate of 20% or more face more acute problems.\n")
+    assert doc.source == "https://www.congress.gov/crs-product/R45100"
+    assert doc.date == "2026-04-22" and doc.authors == ("Joseph Dalaker",)
+
+
+def test_a_pdfs_stated_date_outranks_the_files_creation_date_and_a_user_name_is_no_author(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_title("Regulation on Urban Housing Subsidies")
+    pdf.set_author("Administrator")  # the account that saved the file
+    pdf.set_creation_date(__import__("datetime").datetime(2025, 9, 30))  # when the file was made
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "Regulation on Urban Housing Subsidies\nIssued by: Ministry of Housing\n"
+                         "Date of issue: 1 March 2024\n\nArticle 1 This Regulation is formulated to improve "
+                         "housing conditions for low-income urban residents.")
+    pdf.output(str(tmp_path / "regulation.pdf"))
+    doc = read_corpus(tmp_path)[0].document
+    assert doc.date == "2024-03-01" and doc.authors == ("Ministry of Housing",)
