@@ -11,10 +11,11 @@ header, footer and page number sit inside the sentence that runs over the page. 
   there, are dropped, each form once per page edge;
 * wrapped lines: a line that fills the page's measure (at least ``FULL`` of the document's usual
   full line) runs on into the next unless it ends a sentence (a paragraph may end there too) or
-  the next line opens a list item; a line ending in a
+  the next line opens a list item or a footnote ("12 U.S. Census Bureau, …"); a line ending in a
   hyphen runs on too, the hyphen dropped when the document spells the joined word without one
   elsewhere ("govern-⏎ment"), kept when not ("well-⏎known");
-* pages: a page whose last line runs on is joined to the next with a space, not a page break.
+* pages: a page whose last line runs on into a lower-case word on the next is joined to it with a
+  space, not a page break (its last line may be a footnote's: a capital does not continue it).
 
 Short lines (headings, list items, table cells, a paragraph's last line) keep their line breaks.
 Quotes stay exact: the reflowed text is the document's text.
@@ -38,6 +39,8 @@ _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
 _WORD_START = re.compile(r"^([a-z]+)")
 _ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
 _DOTTED = re.compile(r"\b\w+\.\w+\.$")  # "U.S.", "e.g.": the sentence goes on
+# A footnote at a page's foot: its number, then its text ("12 U.S. Census Bureau, …")
+FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+[A-Z\"“(]")
 
 
 def _form(line: str) -> str:
@@ -111,7 +114,7 @@ def _join(line: str, next_line: str, full: float, words: set[str]) -> tuple[int,
     """How ``line`` runs on into ``next_line``: the characters to cut from its end and what to put
     between them; None when the line break stays."""
     a, b = line.rstrip(), next_line.lstrip()
-    if not a or not b or not full or len(a) < FULL * full or LIST_ITEM.match(next_line):
+    if not a or not b or not full or len(a) < FULL * full or LIST_ITEM.match(next_line) or FOOTNOTE_START.match(b):
         return None
     hyphen = _HYPHENATED.search(a)
     if hyphen:  # "govern-⏎ment" → "government"; "well-⏎known", "SARS-⏎CoV-2" keep the hyphen
@@ -147,7 +150,9 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
     pages = [_strip_edges(lines, furniture, last_page) for lines in pages]
     full = _full_width(pages)
     words = _vocabulary(pages)
-    # a page runs on into the next as a line does, judged on the page's last line as printed
-    joints = [" " if lines and following and _join(lines[-1], following[0], full, words) == (0, " ") else None
+    # A page runs on into the next as a line does, but only into a lower-case word: its last line
+    # may be a footnote's, which a capital on the next page does not continue.
+    joints = [" " if lines and following and following[0].lstrip()[:1].islower()
+              and _join(lines[-1], following[0], full, words) == (0, " ") else None
               for lines, following in zip(pages, pages[1:])]
     return ["\n".join(_runs_on(lines, full, words)) for lines in pages], joints

@@ -72,12 +72,14 @@ def test_a_hyphen_at_a_line_end_goes_when_the_document_spells_the_word_without_o
     assert "which were well-known before" in text
 
 
-def test_a_sentence_running_over_a_page_joins_with_a_space():
+def test_a_sentence_running_over_a_page_into_a_lower_case_word_joins_with_a_space():
     first = page(WIDE, "The council decided that the new rules apply to every district in the")
-    second = page("Province from the first of March, and that no district may opt out of them.", WIDE)
-    texts, joints = reflow([first, page(second, "Short line."), page("Last page.")])
+    second = page("province from the first of March, and that no district may opt out of them.", "Short line.")
+    texts, joints = reflow([first, second, page("Last page.")])
     assert joints == [" ", None]
-    assert texts[0].endswith("every district in the") and texts[1].startswith("Province from")
+    assert texts[0].endswith("every district in the") and texts[1].startswith("province from")
+    capital = page("Province from the first of March, and that no district may opt out of them.", "Short line.")
+    assert reflow([first, capital, page("Last page.")])[1] == [None, None]
 
 
 def make_report_pdf(pages: int) -> bytes:
@@ -140,3 +142,12 @@ def test_hyphens_and_dashes_at_a_line_end_join_without_a_space():
     ]
     (text,), _ = reflow([page(*lines, "A second, longer line of text to set the measure of this page.")])
     assert "the SARS-CoV-2 study" in text and "the 2010–2020 decade" in text
+
+
+def test_a_footnote_at_the_foot_of_a_page_is_not_run_into_the_text():
+    body = "The grant programme was first funded in the appropriations act for the year and it"
+    note = "12 U.S. Census Bureau, Small Area Income and Poverty Estimates, accessed April 14, 2026, at https://"
+    texts, joints = reflow([page(WIDE, body, note, "www.census.gov/saipe"),
+                            page("Congress extended it twice since then.", WIDE + "."), page("Last.")])
+    assert texts[0].split("\n")[1:] == [body, note + "www.census.gov/saipe"]
+    assert joints == [None, None]  # the next page opens with a capital: the footnote does not run on
