@@ -8,7 +8,8 @@ words. Recognised by their form alone, so they work on any document:
 * a table: a line opening with "|", and a block (lines between blank lines) most of whose lines do;
 * a notes section: the lines under a heading "Footnotes", "Notes", "Endnotes", "References",
   "Bibliography", "Works Cited", "Sources" or "Citations", up to the next heading;
-* a reference entry: a numbered or bracketed line ("12.", "[12]", "^12") that cites (a link, a DOI,
+* a reference entry: a numbered or bracketed line ("12.", "[12]", "^12", a PDF's footnote "12 U.S.
+  Census Bureau, …") that cites (a link, a DOI,
   "et al.", "pp.", "Vol.", a publisher's "Retrieved"), or any line that is mostly a citation list;
 * a bare link: a line with fewer than four words besides its links;
 * a caption or label: "Figure 2.", "Table 1:", "Source:", and metadata lines of at most twelve
@@ -27,7 +28,7 @@ _NOTES_HEADING = re.compile(
     r"^\s*(#+\s*)?(foot ?notes|end ?notes|notes|references|bibliography|works cited|sources|citations|literature cited"
     r"|notes and references)\s*:?\s*$", re.I)
 _HEADING = re.compile(r"^\s*#+\s+\S")
-_NUMBERED = re.compile(r"^\s*(\[\d+\]|\^\d+|\(\d+\)|\d{1,3}[.)]\s|\|\s*\d{1,3}\.?\s*\|)")
+_NUMBERED = re.compile(r"^\s*(\[\d+\]|\^\d+|\(\d+\)|\d{1,3}[.)]\s|\d{1,3}\s+(?=[A-Z\"“])|\|\s*\d{1,3}\.?\s*\|)")
 _CITES = re.compile(r"https?://|www\.|\bdoi\b|\bet al\.|\bpp?\.\s*\d|\bvol\.\s*\d|\bretrieved\b|\bibid\b|\bop\. cit\b"
                     r"|\baccessed\b|\bhereinafter\b", re.I)
 _URL = re.compile(r"(https?://|www\.)\S+", re.I)

@@ -34,6 +34,8 @@ Some wrapped footnote text without a link.
 
 Repair needs exceed funding.
 [12] Smith J, et al. Bridge decay. Eng J. 2020;4:1-9.
+14 U.S. Department of Transportation, "Bridge Conditions," accessed April 14, 2026, https://www.bts.gov/.
+12 States repaired more bridges than they built in 2024, the department reported.
 """
 
 
@@ -47,7 +49,8 @@ def test_tables_notes_links_captions_and_labels_are_not_prose():
                      "| Good | 290,000 | 47%", "Interstate only", "https://www.fhwa.dot.gov/bridge/nbi.cfm",
                      "| 1. | FHWA, National Bridge Inventory, 2024, https://www.fhwa.dot.gov/bridge/.",
                      "Some wrapped footnote text without a link.",
-                     "[12] Smith J, et al. Bridge decay. Eng J. 2020;4:1-9."):
+                     "[12] Smith J, et al. Bridge decay. Eng J. 2020;4:1-9.",
+                     '14 U.S. Department of Transportation, "Bridge Conditions," accessed April 14, 2026, https://www.bts.gov/.'):
         assert expected in lines, expected
 
 
@@ -55,7 +58,8 @@ def test_prose_numbered_lists_bylines_and_notes_stay_quotable():
     lines = _unquotable_lines(REPORT)
     for prose in ("About 7% of the nation's bridges are in poor condition. Congress funds their repair through formula programs.",
                   "1. The Bridge Investment Program received $12.5 billion.", "Author(s): Kirk, Robert S.",
-                  "Note: Figures are rounded.", "Repair needs exceed funding.", "Highway Bridges: Conditions and Funding"):
+                  "Note: Figures are rounded.", "Repair needs exceed funding.", "Highway Bridges: Conditions and Funding",
+                  "12 States repaired more bridges than they built in 2024, the department reported."):
         assert prose not in lines, prose
 
 
