@@ -12,10 +12,12 @@ header, footer and page number sit inside the sentence that runs over the page. 
 * wrapped lines: a line that fills the page's measure (at least ``FULL`` of the document's usual
   full line) runs on into the next unless it ends a sentence (a paragraph may end there too) or
   the next line opens a list item or a footnote ("12 U.S. Census Bureau, …"); a line ending in a
-  hyphen runs on too, the hyphen dropped when the document spells the joined word without one
-  elsewhere ("govern-⏎ment"), kept when not ("well-⏎known");
+  hyphen runs on too, the hyphen dropped when the document spells the joined word elsewhere
+  ("govern-⏎ment") or does not use both pieces as words ("particular-⏎ly"), kept when it does
+  ("well-⏎known");
 * pages: a page whose last line runs on into a lower-case word on the next is joined to it with a
-  space, not a page break (its last line may be a footnote's: a capital does not continue it).
+  space (or nothing, for a word hyphenated over the page), not a page break (its last line may be
+  a footnote's: a capital does not continue it).
 
 Short lines (headings, list items, table cells, a paragraph's last line) keep their line breaks.
 Quotes stay exact: the reflowed text is the document's text.
@@ -107,7 +109,16 @@ def _full_width(pages: list[list[str]]) -> float:
 
 
 def _vocabulary(pages: list[list[str]]) -> set[str]:
-    return {w.lower() for lines in pages for line in lines for w in re.findall(r"[A-Za-z]+", line)}
+    """The document's words, lower case, without the pieces of words hyphenated at a line's end."""
+    words: set[str] = set()
+    for lines in pages:
+        broken = False  # the line before ended in a hyphen: this line's first word is a piece
+        for line in lines:
+            found = re.findall(r"[A-Za-z]+", line)
+            ends_broken = bool(_HYPHENATED.search(line.rstrip()))
+            words.update(w.lower() for w in found[int(broken): len(found) - int(ends_broken)])
+            broken = ends_broken
+    return words
 
 
 def _join(line: str, next_line: str, full: float, words: set[str]) -> tuple[int, str] | None:
@@ -117,9 +128,13 @@ def _join(line: str, next_line: str, full: float, words: set[str]) -> tuple[int,
     if not a or not b or not full or len(a) < FULL * full or LIST_ITEM.match(next_line) or FOOTNOTE_START.match(b):
         return None
     hyphen = _HYPHENATED.search(a)
-    if hyphen:  # "govern-⏎ment" → "government"; "well-⏎known", "SARS-⏎CoV-2" keep the hyphen
+    if hyphen:  # "govern-⏎ment", "particular-⏎ly" → one word; "well-⏎known", "SARS-⏎CoV-2" keep the hyphen
         start = _WORD_START.match(b)
-        return (1, "") if start and (hyphen.group(1) + start.group(1)).lower() in words else (0, "")
+        if not start:
+            return 0, ""
+        first, second = hyphen.group(1).lower(), start.group(1)
+        whole = first + second in words or not (first in words and second in words)
+        return (1, "") if whole else (0, "")
     if a[-1] in "—–/":  # a dash or a path: nothing between
         return 0, ""
     if _ENDS.search(a) and not _DOTTED.search(a):  # a sentence ends there: so may a paragraph
@@ -142,8 +157,9 @@ def _runs_on(lines: list[str], full: float, words: set[str]) -> list[str]:
 
 
 def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
-    """The pages' texts reflowed, and what joins each page to the next (" " when its last line
-    runs on, else ``None`` for the caller's page break)."""
+    """The pages' texts reflowed, and what joins each page to the next ("" or " " when its last line
+    runs on, the hyphen of a word broken over the page gone; else ``None`` for the caller's page
+    break)."""
     pages = [text.split("\n") for text in page_texts]
     furniture = _furniture(pages)
     last_page = 2 * len(pages) + 20  # printed numbers may start after unnumbered front matter
@@ -152,7 +168,14 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
     words = _vocabulary(pages)
     # A page runs on into the next as a line does, but only into a lower-case word: its last line
     # may be a footnote's, which a capital on the next page does not continue.
-    joints = [" " if lines and following and following[0].lstrip()[:1].islower()
-              and _join(lines[-1], following[0], full, words) == (0, " ") else None
-              for lines, following in zip(pages, pages[1:])]
-    return ["\n".join(_runs_on(lines, full, words)) for lines in pages], joints
+    texts = ["\n".join(_runs_on(lines, full, words)) for lines in pages]
+    joints: list[str | None] = []
+    for i, (lines, following) in enumerate(zip(pages, pages[1:])):
+        glue = _join(lines[-1], following[0], full, words) if lines and following else None
+        if glue is None or not following[0].lstrip()[:1].islower():
+            joints.append(None)
+            continue
+        cut, between = glue
+        texts[i] = texts[i].rstrip()[: len(texts[i].rstrip()) - cut]
+        joints.append(between)
+    return texts, joints

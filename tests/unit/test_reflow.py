@@ -72,6 +72,18 @@ def test_a_hyphen_at_a_line_end_goes_when_the_document_spells_the_word_without_o
     assert "which were well-known before" in text
 
 
+def test_a_word_hyphenated_at_a_line_end_is_whole_when_its_pieces_are_no_words_of_the_document():
+    lines = [
+        "Bridges on the roads that carry the heaviest loads, and particular-",
+        "ly the Interstate bridges, are in better condition than the long-",
+        "term plans of the states had expected, over the long term and the short.",
+        "The inspectors found that most bridges of the state were safe enough to use.",
+    ]
+    (text,), _ = reflow([page(*lines)])
+    assert "particularly the Interstate" in text  # "ly" is no word here
+    assert "the long-term plans" in text  # "long" and "term" are
+
+
 def test_a_sentence_running_over_a_page_into_a_lower_case_word_joins_with_a_space():
     first = page(WIDE, "The council decided that the new rules apply to every district in the")
     second = page("province from the first of March, and that no district may opt out of them.", "Short line.")
@@ -80,6 +92,9 @@ def test_a_sentence_running_over_a_page_into_a_lower_case_word_joins_with_a_spac
     assert texts[0].endswith("every district in the") and texts[1].startswith("province from")
     capital = page("Province from the first of March, and that no district may opt out of them.", "Short line.")
     assert reflow([first, capital, page("Last page.")])[1] == [None, None]
+    broken = page(WIDE, "The council decided that the new rules apply to every district of the prov-")
+    texts, joints = reflow([broken, second.replace("province ", "ince "), page("Last page.")])
+    assert joints == ["", None] and texts[0].endswith("district of the prov") and texts[1].startswith("ince from")
 
 
 def make_report_pdf(pages: int) -> bytes:
