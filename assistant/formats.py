@@ -400,10 +400,9 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
         raise CorpusError(f"{path}: the PDF is damaged and cannot be read ({_one_line(exc)})") from None
     if not page_texts:
         raise CorpusError(f"{path}: the PDF has no pages")
-    if not any(t.strip() for t in page_texts):
-        raise CorpusError(f"{path}: the PDF has no text layer (scanned or image-only); run OCR on it first")
-
     page_texts, joints = reflow(page_texts)
+    if not any(t.strip() for t in page_texts):  # page numbers alone are no text either
+        raise CorpusError(f"{path}: the PDF has no text layer (scanned or image-only); run OCR on it first")
     starts, parts, at = [], [], 0
     for text, joint in zip(page_texts, [*joints, ""]):
         starts.append(at)

@@ -131,6 +131,7 @@ def test_pdf_with_an_empty_user_password_is_read():
 def test_pdf_bad_files():
     assert "encrypted with a password" in error_of("locked.pdf", encrypt(make_pdf(PAGE_ONE), "secret"))
     assert "no text layer" in error_of("scan.pdf", make_pdf("", "", image=True))
+    assert "no text layer" in error_of("numbered-scan.pdf", make_pdf("1", "2", "3", image=True))  # page numbers only
     assert "not a PDF" in error_of("junk.pdf", bytes(range(256)) * 4)
     assert "not a PDF" in error_of("notes.pdf", b"Just some text in a file named .pdf\n")
     truncated = make_pdf(PAGE_ONE)[:200]
