@@ -7,8 +7,9 @@ header, footer and page number sit inside the sentence that runs over the page. 
 
 * running heads and feet: a line within the top or bottom ``EDGE`` lines of a page whose form
   (digits as ``#``, so "Page 3" and "Page 4" agree) recurs at the edges of at least
-  ``RECURRING`` of the pages (at least 3; both of a two-page document), and a bare page number
-  there, are dropped, each form once per page edge;
+  ``RECURRING`` of the pages (at least 3; both of a two-page document), a bare page number there,
+  and a head or foot that bears the page's own number where the document numbers its pages
+  ("Chapter 2: Handling 13" on the 13th printed page), are dropped, each form once per page edge;
 * wrapped lines: a line that fills the page's measure (at least ``FULL`` of the document's usual
   full line) runs on into the next unless it ends a sentence (a paragraph may end there too) or
   the next line opens a list item or a footnote ("12 U.S. Census Bureau, …"); a line ending in a
@@ -37,6 +38,7 @@ MAX_FURNITURE_CHARS = 160  # longer lines are text, however often they recur
 FULL = 0.75  # share of the document's usual full line that a wrapped line fills
 MIN_LINES = 10  # long lines a document needs before their upper quartile means more than the longest
 PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(?:page\s+)?(\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?\s*[-–—)\]]?$", re.I)
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})(?=\s)|(?<=\s)(\d{1,4})$")
 _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
 _WORD_START = re.compile(r"^([a-z]+)")
 _ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
@@ -74,28 +76,51 @@ def _page_number(line: str, last_page: int) -> bool:
     return bool(m) and (not m.group(1).isdigit() or int(m.group(1)) <= last_page)
 
 
-def _strip_edges(lines: list[str], furniture: set[str], last_page: int) -> list[str]:
-    """The page without the running heads, feet and page numbers at its top and bottom."""
-    dropped: set[str] = set()
+def _edge_numbers(line: str) -> set[int]:
+    """The numbers a line opens or closes with ("Chapter 2: Handling 13" → {13})."""
+    return {int(a or b) for a, b in _EDGE_NUMBER.findall(line.strip())}
 
-    def is_furniture(line: str) -> bool:
-        form = _form(line)
-        if form in dropped:  # once per page: a title under a running head that repeats it is text
-            return False
-        dropped.add(form)
-        return form in furniture or _page_number(line, last_page)
 
+def _numbering(pages: list[list[str]]) -> tuple[int, bool] | None:
+    """How printed page numbers run against page order (printed = index + offset), and whether
+    they are at the top (else the bottom), when the first or last line of enough pages opens or
+    closes with such a number: a running head that changes with the chapter ("Chapter 2:
+    Handling 13") is told by its page number, not by recurring."""
+    seen: Counter[tuple[int, bool]] = Counter()
+    for i, lines in enumerate(pages):
+        filled = [line for line in lines if line.strip()]
+        if filled:
+            seen.update({(n - i, top) for top, line in ((True, filled[0]), (False, filled[-1]))
+                         for n in _edge_numbers(line)})
+    if not seen or len(pages) < 3:
+        return None
+    found, n = seen.most_common(1)[0]
+    return found if n >= max(3, RECURRING * len(pages)) else None
+
+
+def _strip_edges(lines: list[str], furniture: set[str], last_page: int, printed: tuple[int, bool] | None) -> list[str]:
+    """The page without the running heads, feet and page numbers at its top and bottom;
+    ``printed`` is the number the page bears and whether at its top, when the document numbers
+    its pages."""
+    dropped: set[str] = set()  # once per page: a title under a running head that repeats it is text
     keep = list(lines)
-    for _ in range(EDGE):  # from the top
-        while keep and not keep[0].strip():
-            keep.pop(0)
-        if keep and is_furniture(keep[0]):
-            keep.pop(0)
-    for _ in range(EDGE):  # from the bottom
-        while keep and not keep[-1].strip():
-            keep.pop()
-        if keep and is_furniture(keep[-1]):
-            keep.pop()
+    for top in (True, False):
+        numbered = False  # one page number per edge: a chapter heading "2 Handling" under "2" is text
+        for _ in range(EDGE):
+            while keep and not keep[0 if top else -1].strip():
+                keep.pop(0 if top else -1)
+            if not keep:
+                break
+            line = keep[0 if top else -1]
+            form = _form(line)
+            bears = not numbered and (_page_number(line, last_page) or (
+                printed is not None and printed[1] == top and printed[0] in _edge_numbers(line)
+                and len(line.strip()) <= MAX_FURNITURE_CHARS))
+            if form in dropped or not (form in furniture or bears):
+                break
+            dropped.add(form)
+            numbered = numbered or bears
+            keep.pop(0 if top else -1)
     return keep
 
 
@@ -163,7 +188,9 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
     pages = [text.split("\n") for text in page_texts]
     furniture = _furniture(pages)
     last_page = 2 * len(pages) + 20  # printed numbers may start after unnumbered front matter
-    pages = [_strip_edges(lines, furniture, last_page) for lines in pages]
+    numbering = _numbering(pages)
+    pages = [_strip_edges(lines, furniture, last_page, None if numbering is None else (i + numbering[0], numbering[1]))
+             for i, lines in enumerate(pages)]
     full = _full_width(pages)
     words = _vocabulary(pages)
     # A page runs on into the next as a line does, but only into a lower-case word: its last line

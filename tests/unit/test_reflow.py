@@ -166,3 +166,16 @@ def test_a_footnote_at_the_foot_of_a_page_is_not_run_into_the_text():
                             page("Congress extended it twice since then.", WIDE + "."), page("Last.")])
     assert texts[0].split("\n")[1:] == [body, note + "www.census.gov/saipe"]
     assert joints == [None, None]  # the next page opens with a capital: the footnote does not run on
+
+
+def test_a_running_head_that_changes_with_the_chapter_is_told_by_the_page_number_it_bears():
+    pages = [page("Title page"), page("1", "1 Introduction", "Rents rose in every city."),
+             page("Chapter 1: Introduction 2", "Wages rose more."),
+             page("3", "2 Handling", "2.1 Syntax", "The parser is strict."),
+             page("Chapter 2: Handling 4", "Comments are allowed."),
+             page("Chapter 2: Handling 5", "Tags are explicit."),
+             page("6", "3 Appendix", "Nothing more.")]
+    texts, _ = reflow(pages)
+    assert texts == ["Title page", "1 Introduction\nRents rose in every city.", "Wages rose more.",
+                     "2 Handling\n2.1 Syntax\nThe parser is strict.", "Comments are allowed.", "Tags are explicit.",
+                     "3 Appendix\nNothing more."]
