@@ -98,30 +98,38 @@ def _numbering(pages: list[list[str]]) -> tuple[int, bool] | None:
     return found if n >= max(3, RECURRING * len(pages)) else None
 
 
-def _strip_edges(lines: list[str], furniture: set[str], last_page: int, printed: tuple[int, bool] | None) -> list[str]:
+def _strip_edges(lines: list[str], furniture: set[str], last_page: int, printed: tuple[int, bool] | None,
+                 first_page: bool = False) -> list[str]:
     """The page without the running heads, feet and page numbers at its top and bottom;
     ``printed`` is the number the page bears and whether at its top, when the document numbers
-    its pages."""
-    dropped: set[str] = set()  # once per page: a title under a running head that repeats it is text
-    keep = list(lines)
-    for top in (True, False):
+    its pages. The first page keeps its first line: a running head is often the title."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    seen: set[str] = set()  # once per page: a title under a running head that repeats it is text
+    drop: set[int] = set()
+    title = None
+    for top, order in ((True, filled), (False, filled[::-1])):
         numbered = False  # one page number per edge: a chapter heading "2 Handling" under "2" is text
-        for _ in range(EDGE):
-            while keep and not keep[0 if top else -1].strip():
-                keep.pop(0 if top else -1)
-            if not keep:
+        for i in order[:EDGE + (first_page and top)]:  # the title kept does not count
+            if i in drop:
                 break
-            line = keep[0 if top else -1]
+            line = lines[i]
             form = _form(line)
             bears = not numbered and (_page_number(line, last_page) or (
                 printed is not None and printed[1] == top and printed[0] in _edge_numbers(line)
                 and len(line.strip()) <= MAX_FURNITURE_CHARS))
-            if form in dropped or not (form in furniture or bears):
+            if first_page and top and i == filled[0] and not bears:
+                title = re.sub(r"\W", "", form)  # letters only: the title under it may be hyphenated
+                continue  # the document's first line: its title, however often the pages repeat it
+            key = re.sub(r"\W", "", form)
+            if top and title and (key == title or (len(key) >= 15 and (title.startswith(key) or key.startswith(title)))):
+                drop.add(filled[0])  # the title again under its running head (or its first line): the head goes
                 break
-            dropped.add(form)
+            if form in seen or not (form in furniture or bears):
+                break
+            seen.add(form)
             numbered = numbered or bears
-            keep.pop(0 if top else -1)
-    return keep
+            drop.add(i)
+    return [line for i, line in enumerate(lines) if i not in drop and (filled and filled[0] <= i <= filled[-1])]
 
 
 def _full_width(pages: list[list[str]]) -> float:
@@ -189,7 +197,8 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
     furniture = _furniture(pages)
     last_page = 2 * len(pages) + 20  # printed numbers may start after unnumbered front matter
     numbering = _numbering(pages)
-    pages = [_strip_edges(lines, furniture, last_page, None if numbering is None else (i + numbering[0], numbering[1]))
+    pages = [_strip_edges(lines, furniture, last_page, None if numbering is None else (i + numbering[0], numbering[1]),
+                          first_page=i == 0)
              for i, lines in enumerate(pages)]
     full = _full_width(pages)
     words = _vocabulary(pages)
