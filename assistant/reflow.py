@@ -9,7 +9,9 @@ header, footer and page number sit inside the sentence that runs over the page. 
   (digits as ``#``, so "Page 3" and "Page 4" agree) recurs at the edges of at least
   ``RECURRING`` of the pages (at least 3; both of a two-page document), a bare page number there,
   and a head or foot that bears the page's own number where the document numbers its pages
-  ("Chapter 2: Handling 13" on the 13th printed page), are dropped, each form once per page edge;
+  ("Chapter 2: Handling 13" on the 13th printed page), are dropped, each form once per page edge,
+  but for the document's first line (a running head is often the title), unless the title
+  follows under it;
 * wrapped lines: a line that fills the page's measure (at least ``FULL`` of the document's usual
   full line) runs on into the next unless it ends a sentence (a paragraph may end there too) or
   the next line opens a list item or a footnote ("12 U.S. Census Bureau, …"); a line ending in a
