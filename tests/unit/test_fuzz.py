@@ -148,3 +148,20 @@ def test_assistant_errors_are_one_line(tmp_path: Path):
     with pytest.raises(AssistantError) as info:
         Assistant.load(tmp_path / "nothing-here", encoder=HashEncoder())
     assert "\n" not in str(info.value) and "policyqa build" in str(info.value)
+
+
+line_pieces = st.sampled_from(["12", "Page 3 of 9", "- 4 -", "iv", "Annual Report", "govern-", "ment of the", "SARS-",
+                               "CoV-2", "U.S.", "12 U.S. Census Bureau, accessed", "— ", "https://a.gov/", "\u00ad", " "])
+page_text = st.lists(st.one_of(line_pieces, st.text(max_size=90)), max_size=40).map("\n".join)
+
+
+@FUZZ
+@given(st.lists(page_text, max_size=8))
+def test_reflow_any_pages(pages):
+    from assistant.reflow import reflow
+
+    texts, joints = reflow(pages)
+    assert len(texts) == len(pages) and len(joints) == max(0, len(pages) - 1)
+    assert all(j in (None, "", " ") for j in joints)
+    letters = lambda t: sum(c.isalnum() for c in t)  # noqa: E731
+    assert letters("".join(texts)) <= letters("".join(pages))  # lines dropped or joined, nothing made up
