@@ -590,8 +590,9 @@ def _read_file(path: Path, cancel: threading.Event | None = None) -> list[Parsed
 
 def _read_formatted(path: Path, cancel: threading.Event | None = None) -> ParsedDocument:
     """HTML, PDF or .docx: the format's text through the same parser, its own metadata preferred,
-    but for the date of a PDF or .docx: theirs is when the file was made, and a date the text
-    states ("Publication Date: …") is when the document was issued."""
+    but for the date of a PDF or .docx (theirs is when the file was made; a date the text states,
+    "Publication Date: …", is when the document was issued) and for a metadata author that names
+    no one (a user name, "Administrator")."""
     extracted = formats.extract_isolated(path, path.read_bytes(), cancel=cancel)
     parsed = parse_text(path.stem, extracted.text, path.name)
     doc = parsed.document
