@@ -65,7 +65,8 @@ def typeset(src: Path, dst: Path) -> None:
 def typeset_corpus(folder: Path, source: Path) -> Path:
     """One PDF in ``folder`` per text file of ``source`` (each kept while newer than its source
     and typeset by this version of the script)."""
-    stamp = folder / "typeset.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / "typeset.json"  # not a document type: a build of the folder passes it by
     current = json.dumps({"version": VERSION})
     stale = not stamp.is_file() or stamp.read_text() != current
     for src in sorted(source.glob("*.txt")):
