@@ -79,10 +79,10 @@ def references(citations: Sequence[Citation], documents: dict[str, Document]) ->
         ref["markers"].append(c.n)
         if c.section and c.section not in ref["sections"]:
             ref["sections"].append(c.section)
-        if c.page is not None and c.page not in ref["pages"]:
-            ref["pages"].append(c.page)
-    for ref in out.values():
-        ref["pages"].sort()
+        if c.page is not None:
+            ref.setdefault("_pages", {})[c.page] = c.page_label or str(c.page)
+    for ref in out.values():  # in page order, each as printed on it (else as a viewer counts it)
+        ref["pages"] = [label for _, label in sorted(ref.pop("_pages", {}).items())]
     return list(out.values())
 
 
@@ -123,7 +123,7 @@ def compose(
         for c, s, e in point:
             doc = documents[c.doc_id]
             citations.append(Citation(len(citations) + 1, doc.doc_id, doc.title, sections[c.passage_row], s, e,
-                                      doc.text[s:e], page=doc.page_at(s)))
+                                      doc.text[s:e], page=doc.page_at(s), page_label=doc.page_label_at(s)))
             markers.append(f"[{len(citations)}]")
         parts.append(f"{shown_quote(citations[-len(point)].quote)} {''.join(markers)}")
     return Answer(

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CorpusError
-from .reflow import reflow
+from .reflow import printed_numbers, reflow
 from .types import page_at  # noqa: F401  (re-exported: the page of an offset)
 
 SUFFIXES = (".html", ".htm", ".pdf", ".docx")
@@ -66,8 +66,10 @@ class ExtractedText:
     title: str | None
     authors: str | None  # as the file gives it: "A. Writer; B. Writer"
     date: str | None  # ISO ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``
-    # PDF only: pages[i] is the offset in ``text`` where page i + 1 starts.
+    # PDF only: pages[i] is the offset in ``text`` where page i + 1 starts, and page_labels[i] the
+    # number printed on that page ("iv", "12"; "" unknown), when the PDF says or its pages show it.
     pages: tuple[int, ...] = ()
+    page_labels: tuple[str, ...] = ()
 
 
 def extract(path: Path, data: bytes) -> ExtractedText:
@@ -192,7 +194,7 @@ def _run_child(path: Path, data: bytes, seconds: float, cancel: threading.Event 
     if "error" in result:
         raise CorpusError(str(result["error"]))
     return ExtractedText(text=result["text"], title=result["title"], authors=result["authors"], date=result["date"],
-                         pages=tuple(result["pages"]))
+                         pages=tuple(result["pages"]), page_labels=tuple(result["page_labels"]))
 
 
 def _child_main(name: str, seconds: float) -> None:
@@ -394,12 +396,15 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
             chars += len(page_texts[-1])
             _check_chars(path, chars)
         info = reader.metadata
+        # the labels a PDF defines for its pages (pypdf makes up "1", "2", … when it defines none)
+        labels = tuple(str(x) for x in reader.page_labels) if "/PageLabels" in reader.trailer["/Root"] else ()
     except CorpusError:
         raise
     except Exception as exc:  # pypdf raises many kinds on a damaged file
         raise CorpusError(f"{path}: the PDF is damaged and cannot be read ({_one_line(exc)})") from None
     if not page_texts:
         raise CorpusError(f"{path}: the PDF has no pages")
+    labels = labels if len(labels) == len(page_texts) else printed_numbers(page_texts)
     page_texts, joints = reflow(page_texts)
     if not any(t.strip() for t in page_texts):  # page numbers alone are no text either
         raise CorpusError(f"{path}: the PDF has no text layer (scanned or image-only); run OCR on it first")
@@ -417,6 +422,7 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
         authors=_clean(info.author) if info else None,
         date=_iso_parts(*created.groups()) if created else None,
         pages=tuple(starts),
+        page_labels=labels,
     )
 
 

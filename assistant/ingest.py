@@ -604,6 +604,7 @@ def _read_formatted(path: Path, cancel: threading.Event | None = None) -> Parsed
         authors=(_parse_names(extracted.authors) if extracted.authors else ()) or doc.authors,
         date=(doc.date or extracted.date) if file_stamp else (extracted.date or doc.date),
         pages=extracted.pages,
+        page_labels=extracted.page_labels,
     )
     sections = _split_at(parsed.sections, extracted.pages[1:])
     return ParsedDocument(document, sections, parsed.content_hash)

@@ -100,7 +100,7 @@ def build_server(get_qa: Callable[[], Assistant], scrub: Callable[[str], str] = 
         """Answer a question with sentences quoted from the documents, or say that they do not answer it.
 
         Returns the Answer: `text` (quoted sentences with markers [1], [2] …), `citations` (for each
-        marker: n, doc_id, title, section, start, end, the exact `quote` and, in a PDF, its `page`), `answered`,
+        marker: n, doc_id, title, section, start, end, the exact `quote` and, in a PDF, its `page` and `page_label`), `answered`,
         `confidence` (0-1; below 0.5 it refuses), `references` (each cited document once:
         title, authors, date), `passages` and `generation`. Quote the citations word for word
         and name their sources when you use them. If `answered` is false, tell the user the

@@ -23,7 +23,8 @@ header, footer and page number sit inside the sentence that runs over the page. 
   a footnote's: a capital does not continue it).
 
 Short lines (headings, list items, table cells, a paragraph's last line) keep their line breaks.
-Quotes stay exact: the reflowed text is the document's text.
+Quotes stay exact: the reflowed text is the document's text. ``printed_numbers`` reads the
+number printed on each page off the same heads and feet, so a citation can name it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ MAX_FURNITURE_CHARS = 160  # longer lines are text, however often they recur
 FULL = 0.75  # share of the document's usual full line that a wrapped line fills
 MIN_LINES = 10  # long lines a document needs before their upper quartile means more than the longest
 PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(?:page\s+)?(\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?\s*[-–—)\]]?$", re.I)
-_EDGE_NUMBER = re.compile(r"^(\d{1,4})(?=\s)|(?<=\s)(\d{1,4})$")
+_EDGE_NUMBER = re.compile(r"^(\d{1,4})(?=\s|$)|(?<=\s)(\d{1,4})$")
 _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
 _WORD_START = re.compile(r"^([a-z]+)")
 _ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
@@ -83,21 +84,31 @@ def _edge_numbers(line: str) -> set[int]:
     return {int(a or b) for a, b in _EDGE_NUMBER.findall(line.strip())}
 
 
+def _offsets(pages: list[list[str]], depth: int = 1) -> Counter[tuple[int, bool]]:
+    """For each (offset, at the top) how many pages have a line among their first (or last)
+    ``depth`` that opens or closes with the number index + offset."""
+    seen: Counter[tuple[int, bool]] = Counter()
+    for i, lines in enumerate(pages):
+        filled = [line for line in lines if line.strip()]
+        seen.update({(n - i, top) for top, edge in ((True, filled[:depth]), (False, filled[-depth:]))
+                     for line in edge for n in _edge_numbers(line)})
+    return seen
+
+
+def _enough(n: int, pages: int) -> bool:
+    return pages >= 3 and n >= max(3, RECURRING * pages)
+
+
 def _numbering(pages: list[list[str]]) -> tuple[int, bool] | None:
     """How printed page numbers run against page order (printed = index + offset), and whether
     they are at the top (else the bottom), when the first or last line of enough pages opens or
     closes with such a number: a running head that changes with the chapter ("Chapter 2:
     Handling 13") is told by its page number, not by recurring."""
-    seen: Counter[tuple[int, bool]] = Counter()
-    for i, lines in enumerate(pages):
-        filled = [line for line in lines if line.strip()]
-        if filled:
-            seen.update({(n - i, top) for top, line in ((True, filled[0]), (False, filled[-1]))
-                         for n in _edge_numbers(line)})
-    if not seen or len(pages) < 3:
+    seen = _offsets(pages)
+    if not seen:
         return None
     found, n = seen.most_common(1)[0]
-    return found if n >= max(3, RECURRING * len(pages)) else None
+    return found if _enough(n, len(pages)) else None
 
 
 def _strip_edges(lines: list[str], furniture: set[str], last_page: int, printed: tuple[int, bool] | None,
@@ -217,3 +228,15 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
         texts[i] = texts[i].rstrip()[: len(texts[i].rstrip()) - cut]
         joints.append(between)
     return texts, joints
+
+
+def printed_numbers(page_texts: Sequence[str]) -> tuple[str, ...]:
+    """The number printed on each page, where the document numbers its pages in its heads or feet
+    (a page before the numbering starts: ""); () when it does not."""
+    by_offset: Counter[int] = Counter()
+    for (offset, _), n in _offsets([text.split("\n") for text in page_texts], depth=EDGE).items():
+        by_offset[offset] += n  # at the top of some pages, the foot of others: one numbering
+    if not by_offset or not _enough(by_offset.most_common(1)[0][1], len(page_texts)):
+        return ()
+    offset = by_offset.most_common(1)[0][0]
+    return tuple(str(i + offset) if i + offset >= 1 else "" for i in range(len(page_texts)))

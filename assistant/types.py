@@ -31,11 +31,13 @@ class Document:
     source: str  # publication line, or the file name when the document names none
     text: str
     pages: tuple[int, ...] = ()  # paged formats (PDF): offset in ``text`` where each page starts
+    page_labels: tuple[str, ...] = ()  # the number printed on each page ("iv", "12"; "" unknown), when known
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["authors"] = list(self.authors)
         d["pages"] = list(self.pages)
+        d["page_labels"] = list(self.page_labels)
         return d
 
     @classmethod
@@ -48,11 +50,19 @@ class Document:
             source=str(d.get("source") or ""),
             text=str(d["text"]),
             pages=tuple(int(x) for x in d.get("pages") or ()),
+            page_labels=tuple(str(x) for x in d.get("page_labels") or ()),
         )
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding ``text[offset]``; None for a document without pages."""
         return page_at(self.pages, offset)
+
+    def page_label_at(self, offset: int) -> str | None:
+        """The number printed on the page holding ``text[offset]``, when known."""
+        page = self.page_at(offset)
+        if page is None or len(self.page_labels) != len(self.pages):
+            return None
+        return self.page_labels[page - 1] or None
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,8 @@ class Citation:
     start: int
     end: int
     quote: str
-    page: int | None = None  # the page the quote starts on, for paged formats (PDF)
+    page: int | None = None  # the page the quote starts on, for paged formats (PDF), as a viewer counts it
+    page_label: str | None = None  # the number printed on that page, when known ("iv", "12")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -129,7 +129,7 @@ def sources_html(turns: list[dict[str, Any]], qa: Assistant) -> str:
                     text, c_start, c_end = c.quote, 0, len(c.quote)
                     meta = meta if meta == "no longer in the index" else "changed since this answer; the quote as it was"
                 before, after = _context(text, c_start, c_end)
-                where = " — ".join(_esc(x) for x in (c.title, c.section, f"p. {c.page}" if c.page else "") if x)
+                where = " — ".join(_esc(x) for x in (c.title, c.section, f"p. {c.page_label or c.page}" if c.page else "") if x)
                 out.append(
                     f'<details class="pqa-source" id="src-{turn}-{c.n}"><summary><b>[{c.n}]</b> {where}</summary>'
                     f'<div class="pqa-meta">{meta} · characters {c.start}–{c.end} of <code>{_esc(c.doc_id)}</code></div>'

@@ -108,6 +108,22 @@ def test_pdf_text_pages_and_metadata():
     assert page_at(got.pages, got.pages[1]) == 2 and page_at(got.pages, got.pages[1] - 1) == 1
 
 
+def test_pdf_page_labels_are_the_numbers_printed_on_its_pages():
+    from pypdf import PdfReader, PdfWriter
+
+    plain = extract(Path("r.pdf"), make_pdf(PAGE_ONE, PAGE_TWO, "Prices fell."))
+    assert plain.page_labels == ()  # the PDF says nothing and its pages show no numbers
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(PAGE_ONE, PAGE_TWO, "Prices fell."))))
+    writer.set_page_label(0, 0, style="/r")  # a front page numbered "i", then 1, 2
+    writer.set_page_label(1, 2, style="/D", start=1)
+    out = io.BytesIO()
+    writer.write(out)
+    got = extract(Path("r.pdf"), out.getvalue())
+    assert got.page_labels == ("i", "1", "2")
+    numbered = extract(Path("r.pdf"), make_pdf(f"{PAGE_ONE}\n1", f"{PAGE_TWO}\n2", "Prices fell.\n3"))
+    assert numbered.page_labels == ("1", "2", "3") and "\n1" not in numbered.text  # read off the pages' feet
+
+
 def test_pdf_blank_page_keeps_the_page_numbers_of_later_pages():
     got = extract(Path("r.pdf"), make_pdf(PAGE_ONE, "", PAGE_TWO))
     assert len(got.pages) == 3

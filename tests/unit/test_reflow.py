@@ -202,3 +202,12 @@ def test_a_running_head_that_changes_with_the_chapter_is_told_by_the_page_number
     assert texts == ["Title page", "1 Introduction\nRents rose in every city.", "Wages rose more.",
                      "2 Handling\n2.1 Syntax\nThe parser is strict.", "Comments are allowed.", "Tags are explicit.",
                      "3 Appendix\nNothing more."]
+
+
+def test_the_numbers_printed_on_the_pages_are_read_from_their_heads_and_feet():
+    from assistant.reflow import printed_numbers
+
+    pages = [page("Cover"), page("Contents"), page("Rents rose.", "1"), page("Chapter 1: Rents 2", "Wages rose."),
+             page("Prices fell.", "3"), page("Chapter 2: Prices 4", "Costs rose.")]
+    assert printed_numbers(pages) == ("", "", "1", "2", "3", "4")
+    assert printed_numbers([page("Rents rose."), page("Wages rose."), page("Prices fell.")]) == ()
