@@ -84,14 +84,14 @@ def _edge_numbers(line: str) -> set[int]:
     return {int(a or b) for a, b in _EDGE_NUMBER.findall(line.strip())}
 
 
-def _offsets(pages: list[list[str]], depth: int = 1) -> Counter[tuple[int, bool]]:
+def _offsets(pages: list[list[str]], depth: int = 1, bare: bool = True) -> Counter[tuple[int, bool]]:
     """For each (offset, at the top) how many pages have a line among their first (or last)
-    ``depth`` that opens or closes with the number index + offset."""
+    ``depth`` that opens or closes with the number index + offset (or, with ``bare``, is that number)."""
     seen: Counter[tuple[int, bool]] = Counter()
     for i, lines in enumerate(pages):
         filled = [line for line in lines if line.strip()]
         seen.update({(n - i, top) for top, edge in ((True, filled[:depth]), (False, filled[-depth:]))
-                     for line in edge for n in _edge_numbers(line)})
+                     for line in edge if bare or not line.strip().isdigit() for n in _edge_numbers(line)})
     return seen
 
 
@@ -103,8 +103,9 @@ def _numbering(pages: list[list[str]]) -> tuple[int, bool] | None:
     """How printed page numbers run against page order (printed = index + offset), and whether
     they are at the top (else the bottom), when the first or last line of enough pages opens or
     closes with such a number: a running head that changes with the chapter ("Chapter 2:
-    Handling 13") is told by its page number, not by recurring."""
-    seen = _offsets(pages)
+    Handling 13") is told by its page number, not by recurring. Bare numbers do not count: where
+    a document prints only those, a chapter heading "1 Introduction" on page 1 is no head."""
+    seen = _offsets(pages, bare=False)
     if not seen:
         return None
     found, n = seen.most_common(1)[0]

@@ -211,3 +211,10 @@ def test_the_numbers_printed_on_the_pages_are_read_from_their_heads_and_feet():
              page("Prices fell.", "3"), page("Chapter 2: Prices 4", "Costs rose.")]
     assert printed_numbers(pages) == ("", "", "1", "2", "3", "4")
     assert printed_numbers([page("Rents rose."), page("Wages rose."), page("Prices fell.")]) == ()
+
+
+def test_a_chapter_heading_that_bears_its_pages_number_is_kept_where_pages_show_bare_numbers():
+    pages = [page("Cover"), page("1 Introduction", "Rents rose.", "Short."),
+             page("2", "Wages rose."), page("3", "Prices fell."), page("4", "Costs rose.")]
+    texts, _ = reflow(pages)
+    assert texts[1].startswith("1 Introduction")
