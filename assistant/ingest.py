@@ -229,8 +229,9 @@ def _read_head(lines: list[_Line]) -> _Head:
                     head.source = value
                     labelled.add("source")
                     continue
-                if label["date"] and "date" not in labelled and parse_date(value):
-                    head.date = parse_date(value)
+                labelled_date = parse_date(value) if label["date"] and "date" not in labelled else ""
+                if labelled_date:
+                    head.date = labelled_date
                     labelled.add("date")
                     continue
                 seg = value

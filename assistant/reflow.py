@@ -226,7 +226,8 @@ def reflow(page_texts: Sequence[str]) -> tuple[list[str], list[str | None]]:
             joints.append(None)
             continue
         cut, between = glue
-        texts[i] = texts[i].rstrip()[: len(texts[i].rstrip()) - cut]
+        last = texts[i].rstrip()
+        texts[i] = last[: len(last) - cut]
         joints.append(between)
     return texts, joints
 
@@ -237,7 +238,9 @@ def printed_numbers(page_texts: Sequence[str]) -> tuple[str, ...]:
     by_offset: Counter[int] = Counter()
     for (offset, _), n in _offsets([text.split("\n") for text in page_texts], depth=EDGE).items():
         by_offset[offset] += n  # at the top of some pages, the foot of others: one numbering
-    if not by_offset or not _enough(by_offset.most_common(1)[0][1], len(page_texts)):
+    if not by_offset:
         return ()
-    offset = by_offset.most_common(1)[0][0]
+    offset, n = by_offset.most_common(1)[0]
+    if not _enough(n, len(page_texts)):
+        return ()
     return tuple(str(i + offset) if i + offset >= 1 else "" for i in range(len(page_texts)))
