@@ -40,6 +40,7 @@ from typing import Any
 
 from .errors import CorpusError
 from .reflow import printed_numbers, reflow
+from .sentences import AS_SUPERSCRIPT
 from .types import page_at  # noqa: F401  (re-exported: the page of an offset)
 
 SUFFIXES = (".html", ".htm", ".pdf", ".docx")
@@ -392,7 +393,7 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
             if contents is not None and len(contents.get_data()) > MAX_PAGE_CONTENT:
                 raise CorpusError(f"{path}: page {n} holds over {MAX_PAGE_CONTENT // 2**20} MB of drawing "
                                   "instructions, too many to read; save its text as .txt and add that")
-            page_texts.append(_tidy(page.extract_text() or ""))
+            page_texts.append(_tidy(_page_text(page)))
             chars += len(page_texts[-1])
             _check_chars(path, chars)
         info = reader.metadata
@@ -424,6 +425,39 @@ def _pdf(path: Path, data: bytes) -> ExtractedText:
         pages=tuple(starts),
         page_labels=labels,
     )
+
+
+# A raised footnote number: a run of one to three digits ("12", "3,4") set smaller than the text it
+# follows, straight after a lower-case letter, a digit or closing punctuation, and not followed by
+# a letter or digit. After a capital it is more likely a subscript ("CO2"), at a line's start a
+# footnote's own number ("12 U.S. Census Bureau, …"): both stay as they are.
+_MARK = re.compile(r"\d{1,3}(?:,\d{1,3})*")
+_MARKED = re.compile(r"[a-z0-9.,;:)\]\"'”’]$")
+SMALLER = 0.85  # a mark's type size against the text before it
+
+
+def _page_text(page: Any) -> str:
+    """A PDF page's text as pypdf extracts it, its raised footnote numbers written as superscript
+    digits ("2009⁴", not "20094"). Type sizes come from pypdf's text runs; when the runs do not
+    add up to the page's text, the text is taken as it is."""
+    runs: list[tuple[str, float]] = []
+
+    def seen(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text:  # pypdf reports empty runs between font changes
+            runs.append((text, abs(float(size) * float(tm[3]) * float(cm[3])) if size else 0.0))
+
+    text = page.extract_text(visitor_text=seen) or ""
+    if "".join(t for t, _ in runs) != text:
+        return text
+    out = []
+    for i, (t, size) in enumerate(runs):
+        mark = t.rstrip()  # a run may end its line: "34\n"
+        before = runs[i - 1] if i else ("", 0.0)
+        after = t[len(mark):] or (runs[i + 1][0] if i + 1 < len(runs) else "")
+        raised = (_MARK.fullmatch(mark) and _MARKED.search(before[0]) and 0 < size <= SMALLER * before[1]
+                  and not after[:1].isalnum())
+        out.append(mark.translate(AS_SUPERSCRIPT) + t[len(mark):] if raised else t)
+    return "".join(out)
 
 
 def _decrypt(path: Path, reader: Any, pypdf: Any) -> None:

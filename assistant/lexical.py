@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .sentences import SUPERSCRIPT_DIGITS
+
 SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75, "stopwords": "en+question-words", "stemmer": "english",
             "underscore": "separates"}
 
@@ -42,14 +44,15 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 # Typographic ligatures that PDF text layers keep ("beneﬁts"): one code point where the words
 # have two or three letters, so neither BM25 nor the encoder's wordpieces would match them.
-_SPELT_OUT = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+# A raised footnote number ("counties¹²") is no part of the word it follows: matched as a space.
+_SPELT_OUT = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"} | dict.fromkeys(SUPERSCRIPT_DIGITS, " ")
 _LIGATURES = str.maketrans(_SPELT_OUT)
 _FOR_TOKENS = str.maketrans({**_SPELT_OUT, "_": " "})  # one pass for BM25: ligatures, and underscores as spaces
 
 
 def matching_text(text: str) -> str:
-    """The text as it is matched (tokenized, embedded, verified): ligatures spelt out. Quotes
-    and spans always come from the document's own text."""
+    """The text as it is matched (tokenized, embedded, verified): ligatures spelt out, raised
+    footnote numbers set apart. Quotes and spans always come from the document's own text."""
     return text.translate(_LIGATURES)
 
 

@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .sentences import LIST_ITEM
+from .sentences import LIST_ITEM, SUPERSCRIPT_DIGITS
 
 EDGE = 3  # lines at a page's top and at its bottom that may be a running head or foot
 RECURRING = 0.3  # share of pages (at least 3 of them) whose edges repeat a line: a running head or foot
@@ -44,7 +44,7 @@ PAGE_NUMBER = re.compile(r"^[-–—(\[]?\s*(?:page\s+)?(\d{1,4}|[ivxlc]{1,6})(?
 _EDGE_NUMBER = re.compile(r"^(\d{1,4})(?=\s|$)|(?<=\s)(\d{1,4})$")
 _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u00ad]$")
 _WORD_START = re.compile(r"^([a-z]+)")
-_ENDS = re.compile(r"[.!?:][\"'”’)\]]*$")
+_ENDS = re.compile(rf"[.!?:][\"'”’)\]]*[{SUPERSCRIPT_DIGITS}]*$")  # a raised footnote number may follow
 _DOTTED = re.compile(r"\b\w+\.\w+\.$")  # "U.S.", "e.g.": the sentence goes on
 # A footnote at a page's foot: its number, then its text ("12 U.S. Census Bureau, …")
 FOOTNOTE_START = re.compile(r"^\s*\d{1,3}\s+[A-Z\"“(]")

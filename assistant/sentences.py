@@ -8,7 +8,7 @@ input (uploaded files, fuzzed text). Rules, in order:
   (no closing punctuation, next line starts in lower case: a page break inside
   a sentence);
 * ``.``, ``!``, ``?`` (with closing quotes or brackets, and a footnote's number: "… in
-  2009.12 The …") followed by white space
+  2009.12 The …", or "… in 2009.¹² The …" where the PDF set it raised) followed by white space
   and a capital, digit, quote or bracket ends a sentence, unless the word before
   the full stop is a known abbreviation ("No.", "Dr.", "Vol.", "e.g."), an
   initial ("Y.L."), or a number ("3.5%" has no space, so it never splits);
@@ -30,6 +30,12 @@ _ABBREVIATIONS = frozenset(
 )
 
 
+# A footnote's number set raised in a PDF (or a Word file) is written with these, so that it is
+# not read as part of the word or number it follows ("2009⁴", not "20094").
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+AS_SUPERSCRIPT = str.maketrans("0123456789", SUPERSCRIPT_DIGITS)
+
+
 def _break_pattern() -> str:
     """The in-line sentence break as one regex (only fixed-width look-behinds).
 
@@ -39,7 +45,10 @@ def _break_pattern() -> str:
     ends = r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]])"
     # a footnote's number after the full stop ("… national memorials.\"9 Some …", "… defaults.18 Relationships");
     # three letters before the stop, so "No.12" and "pp.3" do not end a sentence
-    ends += "".join(rf"|(?<=[a-z]{{3}}[.!?]\d{{{n}}})|(?<=[a-z][.!?][\"”’)]\d{{{n}}})" for n in (1, 2, 3)) + ")"
+    ends += "".join(rf"|(?<=[a-z]{{3}}[.!?]\d{{{n}}})|(?<=[a-z][.!?][\"”’)]\d{{{n}}})" for n in (1, 2, 3))
+    # a raised one ("… in 2009.⁴ Later …") is a footnote's whatever stands before the stop
+    ends += "".join(rf"|(?<=[.!?][{SUPERSCRIPT_DIGITS}]{{{n}}})|(?<=[.!?][\"”’)][{SUPERSCRIPT_DIGITS}]{{{n}}})"
+                    for n in (1, 2, 3)) + ")"
     not_abbr = "".join(rf"(?<!\b(?i:{re.escape(a)})\.)" for a in sorted(_ABBREVIATIONS))
     not_initial = r"(?<!\b[A-Z]\.)"
     # "Stat. 768", "Cir. 2025", "S.Rept. 119-51": a number after such a word continues the citation
@@ -69,7 +78,7 @@ def _is_list_marker(text: str, dot: int) -> bool:
 
 def _line_runs_on(text: str, line_end: int, next_start: int) -> bool:
     """A line that ends without punctuation and whose next line starts lower-case."""
-    prev = text[:line_end].rstrip()
+    prev = text[:line_end].rstrip().rstrip(SUPERSCRIPT_DIGITS)
     if not prev or prev[-1] in ".!?:;\"”’)]":
         return False
     return next_start < len(text) and text[next_start].islower()

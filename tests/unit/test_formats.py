@@ -124,6 +124,22 @@ def test_pdf_page_labels_are_the_numbers_printed_on_its_pages():
     assert numbered.page_labels == ("1", "2", "3") and "\n1" not in numbered.text  # read off the pages' feet
 
 
+def test_pdf_raised_footnote_numbers_are_written_as_superscripts():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    for text, raised in [("Rural counties", False), ("12", True), (" lost people in 2020.", False), ("3", True),
+                         (" The wave of 2009", False), ("4", True), (" and CO", False), ("2", True), (" levels.", False),
+                         ("5", True), ("\n", False), ("Then it ended.", False)]:
+        pdf.char_vpos = "SUP" if raised else "LINE"
+        pdf.write(6, text)
+    got = extract(Path("r.pdf"), bytes(pdf.output()))
+    # a footnote's number is not read into the word or year it follows; a subscript after a capital stays
+    assert got.text == "Rural counties¹² lost people in 2020.³ The wave of 2009⁴ and CO2 levels.⁵\nThen it ended."
+
+
 def test_pdf_blank_page_keeps_the_page_numbers_of_later_pages():
     got = extract(Path("r.pdf"), make_pdf(PAGE_ONE, "", PAGE_TWO))
     assert len(got.pages) == 3

@@ -164,6 +164,8 @@ def test_a_full_line_that_ends_a_sentence_keeps_its_break_unless_an_abbreviation
         lines[1] + " " + lines[2],
         "Short line.",
     ]
+    marked = [lines[0].replace("margin.", "margins.¹²"), *lines[1:]]  # a raised footnote number after the stop
+    assert reflow([page(*marked)])[0][0].split("\n")[0] == marked[0]
 
 
 def test_a_bare_number_is_a_page_number_only_when_a_page_could_bear_it():

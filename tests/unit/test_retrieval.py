@@ -218,6 +218,13 @@ def test_ligatures_are_spelt_out_for_matching():
     assert lexical.tokenize(["the program’s beneﬁts and ﬂows"]) == lexical.tokenize(["the program’s benefits and flows"])
 
 
+def test_a_raised_footnote_number_is_no_part_of_the_word_it_follows():
+    from assistant import lexical
+
+    assert lexical.tokenize(["rural counties¹² lost people in 2009⁴"]) == lexical.tokenize(["rural counties lost people in 2009"])
+    assert lexical.matching_text("counties¹² lost") == "counties   lost"  # the quote keeps them; matching does not
+
+
 def test_the_index_embeds_and_the_verifier_reads_ligatures_spelt_out():
     import numpy as np
 

@@ -85,3 +85,10 @@ def test_a_footnote_number_after_a_full_stop_ends_the_sentence_with_it():
         'They are styled "national memorials."9', "Some are not.", "It prevents defaults.18", "Relationships vary.",
         "See No.12 The rule holds.", "Read pp.3 The end.", "It cost 3.2 The end.",
     ]
+
+
+def test_a_raised_footnote_number_after_a_full_stop_ends_the_sentence_with_it():
+    text = "Counties¹² lost people in 2020.³ The wave of 2009⁴ ended. Then “it ended.”¹² Later."
+    assert [text[s:e] for s, e in split_spans(text)] == [
+        "Counties¹² lost people in 2020.³", "The wave of 2009⁴ ended.", "Then “it ended.”¹²", "Later.",
+    ]
