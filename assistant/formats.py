@@ -287,8 +287,13 @@ def _decode_html(path: Path, data: bytes) -> str:
     )
 
 
+# A footnote's number in a page's markup: <sup>12</sup>, or <sup><a href="#n12">[12]</a></sup>.
+_HTML_MARK = re.compile(r"<sup\b[^>]{0,300}>\s*(?:<a\b[^>]{0,300}>\s*)?\[?(\d{1,3})\]?\s*(?:</a>\s*)?</sup>", re.I)
+
+
 def _html(path: Path, data: bytes) -> ExtractedText:
-    page = _decode_html(path, data)
+    # raised footnote numbers kept raised: the extractor would glue them to the word before ("20094")
+    page = _HTML_MARK.sub(lambda m: m.group(1).translate(AS_SUPERSCRIPT), _decode_html(path, data))
     trafilatura = _require("trafilatura", "trafilatura", path, "HTML")
     from lxml import etree  # trafilatura's own dependency
 

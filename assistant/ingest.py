@@ -37,8 +37,8 @@ from .types import Document
 #    wrapped lines joined; a footnote's number after a full stop ends the sentence with it; a labelled
 #    head line ("Source:", "Publication Date:") outranks a guess from an earlier line; a PDF's or .docx's
 #    stated date outranks the file's creation date
-# 9: a PDF's raised footnote numbers are written as superscript digits ("2009⁴", not "20094"), matched
-#    as spaces, and end a sentence after a full stop
+# 9: raised footnote numbers (a PDF's smaller type, HTML's <sup>) are written as superscript digits
+#    ("2009⁴", not "20094"), matched as spaces, and end a sentence after a full stop
 INGEST_VERSION = 9
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + formats.SUFFIXES  # every file type a folder may hold

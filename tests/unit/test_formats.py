@@ -226,6 +226,13 @@ def test_html_in_a_declared_charset():
     assert "campiña" in got.text
 
 
+def test_html_footnote_numbers_stay_raised():
+    page = HTML.replace("The survey found that most households",
+                        'The survey<sup>12</sup> of 2009<sup class="ref"><a href="#n3">[3]</a></sup> found that most households')
+    got = extract(Path("page.html"), page.encode())
+    assert "The survey¹² of 2009³ found that most households" in got.text
+
+
 def test_html_bad_files():
     assert "not an HTML page" in error_of("junk.html", bytes(range(256)) * 4)
     assert "not an HTML page" in error_of("notes.html", b"Plain words, no markup at all.")
