@@ -26,7 +26,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,10 +157,18 @@ CORPORA = (
 )
 
 
-def corpora(names: list[str] | None = None) -> Iterator[Corpus]:
-    for c in CORPORA:
-        if (names is None or c.name in names) and c.available():
-            yield c
+def corpora(names: list[str] | None = None) -> list[Corpus]:
+    """The corpora named (default: all that are here), in table order. A corpus named but not
+    here stops the run before any work, saying what is missing, rather than being left out of
+    the table unsaid."""
+    unknown = sorted(set(names or ()) - {c.name for c in CORPORA})
+    if unknown:
+        raise SystemExit(f"unknown corpus {', '.join(unknown)}: choose from {', '.join(c.name for c in CORPORA)}")
+    missing = [c for c in CORPORA if names is not None and c.name in names and not c.available()]
+    if missing:
+        raise SystemExit("; ".join(f"{c.name}: not here ({c.typeset_from or c.documents} missing, or reportlab and "
+                                   "pyphen not installed: make bench-setup)" for c in missing))
+    return [c for c in CORPORA if (names is None or c.name in names) and c.available()]
 
 
 def load_index(corpus: Corpus, quiet: bool = True, index: str | Path | None = None):
