@@ -166,7 +166,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2.0, help="verifier training epochs (default 2)")
     ap.add_argument("--seed", type=int, help="verifier training seed (default: verifier_training.SEED)")
     ap.add_argument("--span-weight", type=float, help="weight of the answer-span loss in verifier training "
-                    "(default: verifier_training.SPAN_WEIGHT; 0 trains the one-unit head alone)")
+                    "(default: verifier_training.SPAN_WEIGHT, 0: the one-unit head alone)")
     ap.add_argument("--verify-top", type=int, help="candidates the verifier reads at question time (default: as it was trained)")
     ap.add_argument("--limit", type=int, help="at most this many questions of each kind per corpus and part (a quick look)")
     ap.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")

@@ -37,10 +37,10 @@ EXTRA_POSITIVES = 2  # answers the first stage ranks lower, taught too
 UNANSWERABLE_PAIRS = 4  # an unanswerable question's hardest negatives
 SEED = 13
 LAYERS = 4
-# Besides "does this sentence answer?", the verifier is taught where in the sentence the answer
-# stands (start and end token, [CLS] when it does not answer): a richer signal per pair than one
-# bit, as SQuAD 2.0 readers are trained. Only the one-unit head is exported.
-SPAN_WEIGHT = 1.0
+# With --span-weight above 0, the verifier is also taught where in the sentence the answer stands
+# (start and end token, [CLS] when it does not answer), as SQuAD 2.0 readers are; only the
+# one-unit head is exported. Tried at 1.0 (BENCHMARKS.md, 2026-12-08): lower on every corpus, so off.
+SPAN_WEIGHT = 0.0
 IGNORE = -100
 
 
