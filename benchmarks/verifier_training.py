@@ -39,7 +39,8 @@ SEED = 13
 LAYERS = 4
 # With --span-weight above 0, the verifier is also taught where in the sentence the answer stands
 # (start and end token, [CLS] when it does not answer), as SQuAD 2.0 readers are; only the
-# one-unit head is exported. Tried at 1.0 (BENCHMARKS.md, 2026-12-08): lower on every corpus, so off.
+# one-unit head is exported. Tried at 1.0 (BENCHMARKS.md, 2026-12-08, row j) with the span head
+# left out of the optimizer by mistake (fixed since): lower on every corpus, so off until re-run.
 SPAN_WEIGHT = 0.0
 IGNORE = -100
 
@@ -108,7 +109,7 @@ def span_targets(encoded, pairs) -> tuple[list[int], list[int]]:
 
 class CrossEncoder:  # built lazily so that importing this script needs no torch
     @staticmethod
-    def make(layers: int = LAYERS):
+    def make(layers: int = LAYERS, spans: bool = False):
         import torch
         from transformers import AutoModel
 
@@ -120,11 +121,15 @@ class CrossEncoder:  # built lazily so that importing this script needs no torch
                 # the first ``layers`` of six: a shorter stack reads the pairs fast enough for a question
                 self.bert = AutoModel.from_pretrained(str(model_path()), num_hidden_layers=layers)
                 self.head = torch.nn.Linear(self.bert.config.hidden_size, 1)
-                self.span = torch.nn.Linear(self.bert.config.hidden_size, 2)  # training only
-                for layer in (self.head, self.span):
-                    torch.nn.init.normal_(layer.weight, std=0.02)
-                    torch.nn.init.zeros_(layer.bias)
-                self.with_spans = False
+                torch.nn.init.normal_(self.head.weight, std=0.02)
+                torch.nn.init.zeros_(self.head.bias)
+                # start and end logits per token, for training only (made after the head, so that
+                # a training without them draws the same random numbers as before they existed)
+                self.span = torch.nn.Linear(self.bert.config.hidden_size, 2) if spans else None
+                if self.span is not None:
+                    torch.nn.init.normal_(self.span.weight, std=0.02)
+                    torch.nn.init.zeros_(self.span.bias)
+                self.with_spans = spans
 
             def forward(self, input_ids, attention_mask, token_type_ids):
                 hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
@@ -178,12 +183,12 @@ def train(pairs: list[Pair], out: Path = VERIFIER_FILE, epochs: float = 2.0, bat
     weights = torch.tensor([1 / math.sqrt(share[p.corpus]) for p in train_pairs], dtype=torch.float32)
     weights *= len(weights) / weights.sum()
 
-    model = CrossEncoder.make()
-    model.with_spans = span_weight > 0
+    model = CrossEncoder.make(spans=span_weight > 0)
     model.train()
     steps = int(math.ceil(len(train_pairs) / batch) * epochs)
+    heads = list(model.head.parameters()) + (list(model.span.parameters()) if model.span is not None else [])
     opt = torch.optim.AdamW([{"params": model.bert.parameters(), "lr": lr},
-                             {"params": model.head.parameters(), "lr": lr * 20}], weight_decay=0.01)
+                             {"params": heads, "lr": lr * 20}], weight_decay=0.01)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / steps))
     bf16 = native_bf16()
