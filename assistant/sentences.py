@@ -30,7 +30,7 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-# A footnote's number set raised in a PDF (or a Word file) is written with these, so that it is
+# A footnote's number set raised in a PDF (or in an HTML page's <sup>) is written with these, so that it is
 # not read as part of the word or number it follows ("2009⁴", not "20094").
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 AS_SUPERSCRIPT = str.maketrans("0123456789", SUPERSCRIPT_DIGITS)

@@ -164,11 +164,12 @@ def corpora(names: list[str] | None = None) -> list[Corpus]:
     unknown = sorted(set(names or ()) - {c.name for c in CORPORA})
     if unknown:
         raise SystemExit(f"unknown corpus {', '.join(unknown)}: choose from {', '.join(c.name for c in CORPORA)}")
-    missing = [c for c in CORPORA if names is not None and c.name in names and not c.available()]
+    wanted = [c for c in CORPORA if names is None or c.name in names]
+    missing = [c for c in wanted if names is not None and not c.available()]
     if missing:
         raise SystemExit("; ".join(f"{c.name}: not here ({c.typeset_from or c.documents} missing, or reportlab and "
                                    "pyphen not installed: make bench-setup)" for c in missing))
-    return [c for c in CORPORA if (names is None or c.name in names) and c.available()]
+    return [c for c in wanted if c.available()]
 
 
 def load_index(corpus: Corpus, quiet: bool = True, index: str | Path | None = None):
